@@ -1,0 +1,72 @@
+# The course in two commands: `make lab` opens it, `make test` checks all of it.
+# Both set up .venv from pyproject.toml and requirements/constraints.txt first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.chatkit-installed
+LAB_PORT ?= 8888
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+# Jupyter and IPython keep their state inside the repository, never in your home folder.
+export JUPYTER_CONFIG_DIR := $(CURDIR)/.jupyter/config
+export JUPYTER_DATA_DIR := $(CURDIR)/.jupyter/data
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/.jupyter/runtime
+export JUPYTERLAB_SETTINGS_DIR := $(CURDIR)/.jupyter/lab-settings
+export JUPYTERLAB_WORKSPACES_DIR := $(CURDIR)/.jupyter/lab-workspaces
+export IPYTHONDIR := $(CURDIR)/.jupyter/ipython
+export MPLCONFIGDIR := $(CURDIR)/.jupyter/matplotlib
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+# JupyterLab refuses to run as root (CI, containers) unless told it is on purpose.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: setup lab test notebooks bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "chatkit needs Python 3.11 or newer; set PYTHON=python3.12 (for example)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test]'
+	mkdir -p $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) \
+	  $(IPYTHONDIR) $(MPLCONFIGDIR) $(JUPYTERLAB_SETTINGS_DIR)/@jupyterlab/apputils-extension
+	echo '{"fetchNews": "false", "checkForUpdates": false}' > \
+	  $(JUPYTERLAB_SETTINGS_DIR)/@jupyterlab/apputils-extension/notification.jupyterlab-settings
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Rebuild every notebook from notebooks/src/*.py, run it top to bottom and save it with
+# its outputs. This is how committed notebooks are written; NB=01 picks just one.
+NB ?=
+notebooks: setup
+	@set -e; for src in notebooks/src/$(NB)*.py; do \
+	  nb=notebooks/$$(basename $${src%.py}).ipynb; \
+	  echo "== $$nb"; \
+	  $(BIN)/jupytext --quiet --update --to ipynb --output $$nb $$src; \
+	  $(BIN)/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
+	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=120 $$nb; \
+	done
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+# After changing dependencies in pyproject.toml: resolve afresh and record exact versions.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	{ echo '# Exact versions for every student and CI; regenerate with `make lock` after changing pyproject.toml.'; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements/constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .jupyter
