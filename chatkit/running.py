@@ -201,7 +201,7 @@ async def serve_aiohttp(app: web.Application, *, name: str = "http", host: str =
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            shutdown_timeout=shutdown_timeout)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl, shutdown_timeout=shutdown_timeout)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl)
     try:
         await site.start()
     except OSError as exc:

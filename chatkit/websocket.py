@@ -275,8 +275,11 @@ class WebSocket:
         protocol = self._connection.protocol
         received, sent = protocol.close_rcvd, protocol.close_sent
         if received is None:
-            # No close frame came back: the browser reports 1006 and an error first.
-            reason = "the connection was lost without a closing handshake"
+            # No close frame came back: like a browser, report 1006 with an error first.
+            if sent is not None and sent.code == 1009:  # we refused an oversized message
+                reason = f"message too big: {sent.reason}"
+            else:
+                reason = "the connection was lost without a closing handshake"
             return CloseEvent(ABNORMAL_CLOSURE, "", False), ErrorEvent(reason)
         event = CloseEvent(received.code, received.reason, sent is not None)
         if received.code == 1009:

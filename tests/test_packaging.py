@@ -1,0 +1,60 @@
+"""The project installs the same way everywhere: pip, conda and the lock agree."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# conda-forge names that differ from PyPI names
+CONDA_NAMES = {"redis": "redis-py"}
+
+
+def pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def pip_requirements() -> dict[str, str]:
+    project = pyproject()["project"]
+    specs = project["dependencies"] + [
+        spec for extra in project["optional-dependencies"].values() for spec in extra]
+    parsed = {}
+    for spec in specs:
+        name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(.*)", spec.replace(" ", "")).groups()
+        parsed[CONDA_NAMES.get(name.lower(), name.lower())] = version
+    return parsed
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    """environment.yml has every pyproject dependency (runtime and test), same bounds."""
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {}
+    for entry in environment["dependencies"]:
+        if isinstance(entry, str):
+            name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(.*)", entry.replace(" ", "")).groups()
+            if name not in ("python", "pip"):
+                conda[name.lower()] = version
+    assert conda == pip_requirements()
+    pip_section = next(e["pip"] for e in environment["dependencies"] if isinstance(e, dict))
+    assert pip_section == ["-e ."]
+
+
+def test_environment_yml_python_matches_requires_python():
+    """Both files ask for the same minimum Python."""
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    python = next(e for e in environment["dependencies"]
+                  if isinstance(e, str) and re.fullmatch(r"python[<>=!~].*", e))
+    assert python.replace("python", "") == pyproject()["project"]["requires-python"]
+
+
+def test_every_dependency_is_pinned_in_the_constraints_file():
+    """requirements/constraints.txt pins each dependency, so a classroom gets one set."""
+    pinned = {}
+    for line in (ROOT / "requirements" / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[name.lower().replace("_", "-")] = version
+    inverse = {conda: pip for pip, conda in CONDA_NAMES.items()}
+    missing = [inverse.get(n, n) for n in pip_requirements() if inverse.get(n, n) not in pinned]
+    assert not missing, f"not pinned: {missing}; run `make lock`"
