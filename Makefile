@@ -36,6 +36,9 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	  $(IPYTHONDIR) $(MPLCONFIGDIR) $(JUPYTERLAB_SETTINGS_DIR)/@jupyterlab/apputils-extension
 	echo '{"fetchNews": "false", "checkForUpdates": false}' > \
 	  $(JUPYTERLAB_SETTINGS_DIR)/@jupyterlab/apputils-extension/notification.jupyterlab-settings
+	@# Build matplotlib's font cache now: its "building the font cache" note on stderr
+	@# would otherwise land in the first notebook that plots.
+	$(BIN)/python -c "import matplotlib.pyplot"
 	touch $@
 
 lab: setup
@@ -48,7 +51,7 @@ test: setup
 # its outputs. This is how committed notebooks are written; NB=01 picks just one.
 NB ?=
 notebooks: setup
-	@set -e; for src in notebooks/src/$(NB)*.py; do \
+	@set -e; for src in notebooks/src/$(if $(NB),$(NB)-,)*.py; do \
 	  nb=notebooks/$$(basename $${src%.py}).ipynb; \
 	  echo "== $$nb"; \
 	  $(BIN)/jupytext --quiet --update --to ipynb --output $$nb $$src; \

@@ -177,8 +177,11 @@ class WebSocket:
             if self.ready_state is ReadyState.CONNECTING:
                 raise InvalidStateError("cannot send yet: the socket is still connecting; "
                                         "send from onopen, or after `await ws.opened()`")
-            raise InvalidStateError(f"cannot send: the socket is {self.ready_state.name} "
-                                    f"(closed with code {self._close_code_text()})")
+            if self.ready_state is ReadyState.CLOSING:
+                raise InvalidStateError("cannot send: close() was called and the socket is "
+                                        "closing")
+            raise InvalidStateError(f"cannot send: the socket is CLOSED (closed with code "
+                                    f"{self._closed.result().code})")
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
         if not isinstance(data, (str, bytes)):
@@ -291,9 +294,9 @@ class WebSocket:
         if not self._opened.done():
             self._opened.set_exception(ConnectionError(error.message if error else "closed"))
             self._opened.exception()  # retrieved here, so an unawaited failure is not logged
+        self._closed.set_result(close)
         if error is not None:
             await self._dispatch(error)
-        self._closed.set_result(close)
         await self._dispatch(close)
 
     async def _dispatch(self, event: Event) -> None:
@@ -307,11 +310,6 @@ class WebSocket:
                     await result
             except Exception:
                 logger.exception("the %s handler of %r raised", event.type, self)
-
-    def _close_code_text(self) -> str:
-        if self._closed.done():
-            return str(self._closed.result().code)
-        return "pending"
 
 
 def _check_url(url: str) -> str:

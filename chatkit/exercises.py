@@ -1,0 +1,324 @@
+"""Check functions for the exercises at the end of each notebook.
+
+Every notebook ends with an exercise and names a check function from this module. You
+write your answer, then call the check with it:
+
+* when something is wrong, the check raises ``AssertionError`` with a hint that says what
+  it tried, what it expected and where to look;
+* when all is right, it prints one line that starts with "Right:".
+
+Run the check as often as you like while you work. Checks that talk to a server are
+coroutines (``await exercises.check_...``); each starts its own server on a free port and
+stops it before returning, so nothing is left running.
+
+The module has one section per notebook, in course order; each check's docstring says
+which notebook sets the exercise. Checks are named ``check_<what you wrote>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import socketio
+
+from chatkit import running
+from chatkit.sio import serve as serve_socketio
+from chatkit.websocket import WebSocket
+
+__all__ = [
+    "check_add_and_shout",
+    "check_shout_server",
+    "check_staleness",
+]
+
+
+def _hint(condition: bool, message: str) -> None:
+    """Like ``assert condition, message``, but also under ``python -O``."""
+    if not condition:
+        raise AssertionError(message)
+
+
+# -- notebook 00: why push beats polling ---------------------------------------------------
+
+def check_staleness(staleness: Callable[[Sequence[float], Sequence[float]], list]) -> None:
+    """Notebook 00: check ``staleness(published, polls)``.
+
+    ``published`` and ``polls`` are sorted lists of times in seconds: when each update was
+    published, and when the client polled. The function returns, for each update, how long
+    it waited to be seen: the time from its publication to the first poll at or after it,
+    or None when no poll came after it.
+    """
+    cases = [
+        ([0.1, 0.25, 0.9], [0.0, 0.5, 1.0], [0.4, 0.25, 0.1],
+         "each update waits for the first poll at or after it"),
+        ([0.5], [0.0, 0.5, 1.0], [0.0], "a poll at the very moment of publication sees it: 0"),
+        ([0.2, 0.3], [0.5], [0.3, 0.2], "two updates can be seen by the same poll"),
+        ([0.2, 1.5], [0.0, 1.0], [0.8, None], "an update after the last poll is never seen"),
+        ([], [0.0, 1.0], [], "no updates: an empty list"),
+    ]
+    for published, polls, expected, rule in cases:
+        try:
+            got = staleness(list(published), list(polls))
+        except Exception as exc:
+            raise AssertionError(f"staleness({published}, {polls}) raised "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        _hint(isinstance(got, list) and len(got) == len(expected),
+              f"staleness({published}, {polls}) returned {got!r}: expected a list with one "
+              f"entry per published update ({len(expected)})")
+        for value, want in zip(got, expected):
+            right = value is None if want is None else (
+                isinstance(value, (int, float)) and math.isclose(value, want, abs_tol=1e-9))
+            _hint(right, f"staleness({published}, {polls}) returned {got!r}, expected "
+                         f"{expected!r}: {rule}")
+    # A long random run: polling every 0.2 s leaves an update stale for 0.1 s on average.
+    rng = random.Random(0)
+    published = sorted(rng.uniform(0, 100) for _ in range(2000))
+    polls = [k * 0.2 for k in range(501)]
+    mean = sum(staleness(published, polls)) / len(published)
+    _hint(math.isclose(mean, 0.1, abs_tol=0.01),
+          f"over 2,000 random updates and a poll every 0.2 s your mean staleness is "
+          f"{mean:.3f} s; it should be about 0.1 s (half the interval)")
+    print("Right: an update waits for the next poll, on average half the polling interval.")
+
+
+# -- notebook 01: a raw WebSocket ------------------------------------------------------------
+
+async def check_shout_server(handler: Callable[[Any], Awaitable[None]], *,
+                             timeout: float = 2.0) -> None:
+    """Notebook 01: check a ``websockets`` handler that shouts back and says goodbye.
+
+    The handler must answer every text message with the same text in capitals, except
+    ``"bye"``: then it closes the connection with code 4000 and reason ``"bye"``. The
+    check serves ``handler`` with ``running.serve_websockets``, connects, talks to it, and
+    stops the server again. ``timeout`` is how long to wait for each answer.
+    """
+    _hint(inspect.iscoroutinefunction(handler),
+          f"pass the handler itself, an `async def` function taking the connection: "
+          f"check_shout_server(shout), not check_shout_server(shout()); got {handler!r}")
+    failures = _HandlerFailures()
+    logger = logging.getLogger("websockets.server")
+    logger.addHandler(failures)  # report a crash as a hint instead of a logged traceback
+    try:
+        server = await running.serve_websockets(handler, name="exercise-shout")
+        await _talk_to_shout(server.url, timeout)
+    finally:
+        await running.stop("exercise-shout")  # waits for the handler to return
+        logger.removeHandler(failures)
+    if failures.records:
+        _hint(False, f"your handler raised {failures.first()} after closing: once the "
+                     f"connection is closed with a code other than 1000 or 1001, `async for "
+                     f"message in connection` raises instead of ending. Leave the handler "
+                     f"right after `await connection.close(...)`, with `return`")
+    print("Right: your server shouts back and closes with 4000 'bye'.")
+
+
+async def _talk_to_shout(url: str, timeout: float) -> None:
+    received: list[str | bytes] = []
+    ws = WebSocket(url)
+    ws.onmessage = lambda event: received.append(event.data)
+    try:
+        await ws.opened(timeout)
+        for text in ("hello", "Mixed Case 42"):
+            ws.send(text)
+            try:
+                await running.wait_for(lambda: received, timeout)
+            except TimeoutError:
+                _hint(False, f"sent {text!r} and got no answer within {timeout:g} s: does "
+                             f"your handler `await connection.send(...)` for each message?")
+            answer = received.pop(0)
+            _hint(answer != text, f"sent {text!r} and got it back unchanged: send "
+                                  f"`message.upper()` instead of `message`")
+            _hint(answer == text.upper(), f"sent {text!r}, expected {text.upper()!r}, "
+                                          f"got {answer!r}")
+        ws.send("bye")
+        try:
+            event = await ws.closed(timeout)
+        except TimeoutError:
+            extra = f" (it answered {received[0]!r})" if received else ""
+            _hint(False, f"sent 'bye' and the connection stayed open for {timeout:g} s"
+                         f"{extra}: close it with `await connection.close(4000, 'bye')`")
+        if received:
+            _hint(False, f"sent 'bye' and got {received[0]!r} before the close: close the "
+                         f"connection instead of answering")
+        _hint(event.code != 1011, "the connection closed with 1011 (internal error): your "
+                                  "handler raised an exception on 'bye'")
+        _hint((event.code, event.reason) == (4000, "bye"),
+              f"sent 'bye': the connection closed with code {event.code} and reason "
+              f"{event.reason!r}, expected 4000 and 'bye': "
+              f"`await connection.close(4000, 'bye')`")
+    finally:
+        ws.close()
+
+
+class _HandlerFailures(logging.Handler):
+    """Collects "connection handler failed" reports instead of printing their traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def first(self) -> str:
+        exc = self.records[0].exc_info[1] if self.records[0].exc_info else None
+        return f"{type(exc).__name__}: {exc}" if exc else self.records[0].getMessage()
+
+
+# -- notebook 02: socket.io emit/on ----------------------------------------------------------
+
+async def check_add_and_shout(sio: socketio.AsyncServer, *, timeout: float = 2.0) -> None:
+    """Notebook 02: check a socket.io server with an ``add`` ack and a ``shout`` broadcast.
+
+    ``add`` is called with two numbers (two arguments) and must acknowledge their sum.
+    ``shout`` comes with a text; every other connected client must get a ``shouted`` event
+    whose data is the text in upper case, and the sender nothing. The check serves ``sio``
+    itself (don't serve it first) on a free port, connects three clients over WebSocket,
+    tries both events, then disconnects them and stops the server. ``timeout`` is how long
+    to wait for each answer.
+    """
+    _hint(isinstance(sio, socketio.AsyncServer),
+          f"pass the server object, a socketio.AsyncServer(async_mode=\"aiohttp\"); got "
+          f"{sio!r}")
+    _hint(sio.async_mode == "aiohttp",
+          f"the check serves your server with aiohttp: create it with "
+          f"socketio.AsyncServer(async_mode=\"aiohttp\") (yours says {sio.async_mode!r})")
+    failures: list[tuple[str, Exception]] = []
+    originals = _catch_handler_failures(sio, failures)
+    clients: dict[str, _SocketIOClient] = {}
+    try:
+        server = await serve_socketio(sio, name="exercise-add-shout")
+        for name in ("alice", "bob", "carol"):
+            clients[name] = _SocketIOClient(name)
+            await clients[name].connect(server.url, timeout)
+        for a, b in [(2, 3), (0.5, -2)]:
+            await _try_add(clients["alice"], a, b, failures, timeout)
+        await _try_shout(clients, "alice", "hello", failures, timeout)
+        await _try_shout(clients, "carol", "Mixed Case 42", failures, timeout)
+    finally:
+        for client in clients.values():
+            await client.sio.shutdown()
+        await running.stop("exercise-add-shout")
+        for namespace, handlers in originals.items():
+            sio.handlers[namespace].update(handlers)
+    print("Right: `add` answers with the sum, and a shout reaches everyone but the sender.")
+
+
+class _SocketIOClient:
+    """A raw socket.io client that writes down every event it gets."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.events: list[tuple[str, tuple]] = []
+        self.sio = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        self.sio.on("*", lambda event, *args: self.events.append((event, args)))
+
+    async def connect(self, url: str, timeout: float) -> None:
+        try:
+            await self.sio.connect(url, auth={"name": self.name}, transports=["websocket"],
+                                   wait_timeout=timeout)
+        except socketio.exceptions.ConnectionError as exc:
+            _hint(False, f"{self.name} could not connect to your server ({exc}): if you "
+                         f"wrote a `connect` handler, let it accept every client (return "
+                         f"None, don't raise)")
+
+    def shouted(self) -> list[tuple]:
+        return [args for event, args in self.events if event == "shouted"]
+
+
+def _catch_handler_failures(sio: socketio.AsyncServer,
+                            failures: list[tuple[str, Exception]]) -> dict[str, dict]:
+    """Wrap the event handlers of ``sio`` so that an exception becomes a hint, not a log.
+
+    Returns the original handlers, to put back afterwards.
+    """
+    originals: dict[str, dict] = {}
+    for namespace, handlers in sio.handlers.items():
+        originals[namespace] = {}
+        for event, handler in handlers.items():
+            if event in ("connect", "disconnect"):
+                continue
+            originals[namespace][event] = handler
+
+            async def guarded(*args: Any, _event: str = event, _handler: Any = handler) -> Any:
+                try:
+                    result = _handler(*args)
+                    return await result if inspect.isawaitable(result) else result
+                except Exception as exc:
+                    failures.append((_event, exc))
+                    return None
+
+            handlers[event] = guarded
+    return originals
+
+
+def _failure_hint(failures: list[tuple[str, Exception]]) -> None:
+    if failures:
+        event, exc = failures[0]
+        extra = (" A handler gets the sender's sid first, then one parameter per argument: "
+                 "`async def add(sid, a, b)`." if isinstance(exc, TypeError) else "")
+        _hint(False, f"your {event!r} handler raised {type(exc).__name__}: {exc}.{extra}")
+
+
+async def _try_add(client: _SocketIOClient, a: float, b: float,
+                   failures: list[tuple[str, Exception]], timeout: float) -> None:
+    try:
+        got = await client.sio.call("add", (a, b), timeout=timeout)
+    except socketio.exceptions.TimeoutError:
+        _hint(False, f"called add({a}, {b}) and got no answer within {timeout:g} s: register "
+                     f"a handler with @sio.on(\"add\") on the server you passed; the server "
+                     f"answers only events it has a handler for")
+    _failure_hint(failures)
+    _hint(got is not None,
+          f"add({a}, {b}) was acknowledged with no value: `return a + b` from the handler; "
+          f"its return value is the ack (emitting the sum is not an answer)")
+    _hint(not isinstance(got, tuple),
+          f"add({a}, {b}) was acknowledged with several values {got!r}: return one number "
+          f"(a returned tuple becomes several values)")
+    _hint(isinstance(got, (int, float)) and math.isclose(got, a + b),
+          f"add({a}, {b}) answered {got!r}, expected {a + b!r}")
+
+
+async def _try_shout(clients: dict[str, _SocketIOClient], sender: str, text: str,
+                     failures: list[tuple[str, Exception]], timeout: float) -> None:
+    for client in clients.values():
+        client.events.clear()
+    others = [client for name, client in clients.items() if name != sender]
+    await clients[sender].sio.emit("shout", text)
+    try:
+        await running.wait_for(lambda: all(client.shouted() for client in others), timeout)
+    except TimeoutError:
+        pass
+    await asyncio.sleep(min(timeout, 0.2))  # time for a shout to reach the sender, wrongly
+    _failure_hint(failures)
+    said = f"{sender} emitted 'shout' with {text!r}"
+    for client in others:
+        if not client.shouted():
+            got = sorted({event for event, _ in client.events})
+            _hint(not got, f"{said}; {client.name} got {', '.join(map(repr, got))} but no "
+                           f"'shouted' event: emit the event named 'shouted'")
+            _hint(not clients[sender].shouted(),
+                  f"{said}; only {sender} got 'shouted': send it to everyone but the sender "
+                  f"with skip_sid=sid (to=sid sends it to the sender alone)")
+            _hint(False, f"{said}; {client.name} got no 'shouted' event within {timeout:g} s: "
+                         f"in the handler, `await sio.emit(\"shouted\", text.upper(), "
+                         f"skip_sid=sid)` (without `await` nothing is sent)")
+        arrived = client.shouted()
+        _hint(len(arrived) == 1, f"{said}; {client.name} got 'shouted' {len(arrived)} times: "
+                                 f"one emit to all but the sender is enough")
+        _hint(arrived[0] == (text.upper(),),
+              f"{said}; {client.name} got 'shouted' with {_show_args(arrived[0])}, expected "
+              f"{text.upper()!r}, the text in upper case")
+    _hint(not clients[sender].shouted(),
+          f"{said}; {sender} got her own 'shouted' back: pass skip_sid=sid to sio.emit so it "
+          f"goes to everyone but the sender")
+
+
+def _show_args(args: tuple) -> str:
+    return repr(args[0]) if len(args) == 1 else f"{len(args)} arguments {args!r}"

@@ -1,0 +1,290 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Start here: check your set-up and measure why servers push
+#
+# **What you will build.** Nothing big yet: a check that this notebook's kernel can run
+# servers, then a small experiment. A value changes at irregular moments on a server;
+# four clients follow it, three by asking again and again over HTTP (*polling*) and one
+# by keeping a WebSocket open so that the server tells it (*push*). You will measure, on
+# this machine, how out of date each client is and what each one costs.
+#
+# **What you will learn.**
+# - what the course builds, notebook by notebook;
+# - that a server can run *inside* a notebook kernel, next to the code that talks to it;
+# - what *staleness* is, why polling cannot avoid it, and what push costs instead;
+# - how to read a measurement that varies from run to run without being fooled by it.
+#
+# **What you need.** Python 3.11 or newer and the course's packages (`make lab` installs
+# them), and basic Python. `await` in a cell is explained as we go: a notebook cell can
+# `await` directly, because the kernel runs an event loop.
+
+# %% [markdown]
+# ## The course
+#
+# You start with a single raw WebSocket and end with a chat panel in your notebook,
+# talking to your classmates through a server your teacher runs.
+#
+# | notebook | you build | you learn |
+# |---|---|---|
+# | **00 · start here** | a measurement of polling versus push | why servers push; your set-up works |
+# | 01 · raw WebSocket | a WebSocket server and a browser-style client | open / message / close / error, text and binary, close codes, `ws://` and `wss://` |
+# | 02 · socket.io `emit` and `on` | socket.io events between Python clients | named events, acknowledgements, reserved names, long-polling and the upgrade |
+# | 03 · disconnects | a chat that survives dropped connections | who disconnects whom and why, reconnection, nothing lost |
+# | 04 · rooms and namespaces | rooms and namespaces, drawn | who hears what |
+# | 05 · live chat panel | a chat window in your notebook | ipywidgets driven by events |
+# | 06 · classroom | the teacher's server | join codes, moderation, persistence, scaling out |
+#
+# The package `chatkit` (in this repository) holds what you should not have to retype.
+# Each module holds one idea and says in its first lines which notebook introduces it;
+# open them, they are short. This notebook uses `chatkit.running` (servers inside the
+# kernel), `chatkit.websocket` (a WebSocket client) and `chatkit.polling` (the
+# experiment).
+
+# %% [markdown]
+# ## Check your set-up
+#
+# First the Python version and the packages the course imports. Each line should say
+# `ok`; if one fails, run `make lab` again from the repository folder (it installs
+# what is missing) and restart the kernel.
+
+# %%
+import importlib
+import sys
+
+print("Python 3.11 or newer:", sys.version_info >= (3, 11))
+for name in ["aiohttp", "websockets", "socketio", "ipywidgets", "matplotlib", "trustme"]:
+    importlib.import_module(name)
+    print(f"{name:<11} ok")
+
+# %% [markdown]
+# Now the important part: can a server run *in this kernel*? The cell below starts a
+# tiny WebSocket server that echoes what it receives, connects to it, sends `ping`, and
+# stops the server again. The server gets a free port from the operating system (port 0),
+# so the number after `127.0.0.1:` differs on every run. A server has a *name*
+# (`"check"`): starting one under a name that is already running stops the old one
+# first, so running this notebook twice never leaves two servers behind.
+
+# %%
+from chatkit import running, websocket
+
+await running.stop_all()  # a second "Run all" starts from a clean kernel
+server = await running.serve_websockets(websocket.echo, name="check")
+replies = []
+client = websocket.WebSocket(server.url)
+client.onmessage = lambda event: replies.append(event.data)
+await client.opened()
+client.send("ping")
+await running.wait_for(lambda: replies, timeout=5)
+client.close()
+await client.closed()
+await server.stop()
+print(f"a server at {server.url} answered {replies} and stopped: {server.stopped}")
+
+# %% [markdown]
+# If you see `answered ['ping'] and stopped: True`, your set-up works. (Notice the
+# pattern, you will meet it in every notebook: the client's `onmessage` handler only
+# *collects* into a list; the cell *waits*, with a timeout, until the list has what we
+# expect, and only then prints. Printing from inside a handler would land in the wrong
+# cell, or nowhere.)
+
+# %% [markdown]
+# ## Why push beats polling
+#
+# A chat, a live score, a shared document: something changes on a server, and clients
+# should know soon. Plain HTTP has one shape: the **client asks, the server answers**. A
+# server cannot speak first. So a client that wants news has two options:
+#
+# - **polling**: ask again every *N* milliseconds, "anything new?". Most answers are
+#   "no", and news waits on the server until the next question;
+# - **push**: open one connection that stays open, a WebSocket, and let the server send
+#   each change the moment it happens.
+#
+# We will measure both. One aiohttp server (from `chatkit.polling`) holds a value, a
+# version number that a *publisher* increases at irregular moments. It offers:
+#
+# - `GET /latest`, which answers `{"version": n}`, for pollers;
+# - `/live`, a WebSocket on which it sends `{"version": n}` at each change.
+#
+# For each published version and each client, the **staleness** is the time from the
+# publication until that client first knew it (or something newer).
+
+# %%
+from chatkit import polling
+
+publisher = polling.Publisher()
+news = await running.serve_aiohttp(polling.make_app(publisher), name="news")
+print("poll here:", news.url + "/latest")
+print("push here:", news.url.replace("http", "ws") + "/live")
+
+# %% [markdown]
+# One polling client by hand, with aiohttp's HTTP client. Each question is a full HTTP
+# request and response; the second brings nothing new, yet costs as much as the first.
+
+# %%
+import aiohttp
+
+async with aiohttp.ClientSession() as session:
+    async def ask():
+        async with session.get(news.url + "/latest") as response:
+            return await response.json()
+
+    print("poll 1:", await ask())
+    print("poll 2:", await ask(), "  <- nothing new: a wasted request")
+    await publisher.publish()
+    print("poll 3:", await ask())
+
+# %% [markdown]
+# And one push client by hand. It connects once; after that, it does not ask: each
+# `publish()` reaches it without a request.
+
+# %%
+pushed = []
+live = websocket.WebSocket(news.url.replace("http", "ws") + "/live")
+live.onmessage = lambda event: pushed.append(event.data)
+await live.opened()
+await running.wait_for(lambda: publisher.subscribers, timeout=5)  # the server has us
+await publisher.publish()
+await publisher.publish()
+await running.wait_for(lambda: len(pushed) == 2, timeout=5)
+live.close()
+await live.closed()
+print("pushed, without asking:", pushed)
+
+# %% [markdown]
+# ### The measurement
+#
+# Now all four clients at once, for 3 seconds. The publisher makes 30 changes at
+# irregular moments (the same moments on every run, drawn from a seeded random
+# generator). Three clients poll `/latest`, every 50, 200 and 500 ms; one listens on
+# `/live`. `polling.measure` records when each client saw what; read it in
+# `chatkit/polling.py` (the function `staleness` does the arithmetic).
+
+# %%
+results = await polling.measure(news.url, publisher, intervals=(0.05, 0.2, 0.5),
+                                duration=3.0, updates=30)
+print(f"{'client':<21} {'requests sent':>13} {'messages received':>18}")
+for result in results:
+    print(f"{result.name:<21} {result.requests:>13} {result.messages:>18}")
+
+# %% [markdown]
+# The costs are exact: a poller sends one request per interval, news or not (3 s / 50 ms
+# = 60 requests for 30 changes); the push client sent one request, the WebSocket
+# handshake, and received exactly one message per change.
+#
+# The delays are real measurements, so their values change a little from run to run (and
+# more on a busy machine). We print only what every run agrees on, and look at the
+# numbers themselves in the plot below.
+
+# %%
+*pollers, push = results
+print("every client caught up with every change:", all(r.missed == 0 for r in results))
+print("push median staleness is lower than every polling interval:",
+      all(push.median < p.interval for p in pollers))
+medians = [p.median for p in pollers]
+print("polling median staleness grows with the interval:", medians == sorted(medians))
+print("at least half of the 50 ms polls brought nothing new:",
+      pollers[0].news <= pollers[0].requests / 2)
+
+# %%
+figure = polling.plot(results)
+
+# %% [markdown]
+# **Reading the plot.** Left: each dot is one change, placed at how long that client took
+# to see it (log scale: each grid step is ten times more). A poller's dots spread from
+# almost 0 (a poll came right after the change) to almost its interval (a poll had just
+# gone); the median sits near **half the interval**. The push client's dots sit near a
+# millisecond or below, far left: the time for one message to cross a socket on this
+# machine. Right: the grey part of a bar is answers that brought nothing new. The 50 ms
+# poller is fresher than the others only because it pays with many wasted requests; the
+# 500 ms poller is cheap but saw only a few of the 30 values, the others were overwritten
+# before it looked.
+#
+# So polling trades staleness against load, and one number fixes both: halve the
+# interval, halve the staleness, double the requests. Push gets the freshness without
+# the requests. For a class of 30 students whose pages poll every 200 ms:
+
+# %%
+students, interval = 30, 0.2
+print(f"{students} students polling every {interval * 1000:g} ms: "
+      f"{students / interval:g} requests per second, even when nobody types")
+
+# %% [markdown]
+# Push is not free either: the server keeps one open connection per client, and must
+# know whom to tell (notebooks 03 and 04 are about that). And polling has its place:
+# socket.io (notebook 02) starts every connection with *long-polling*, a request the
+# server holds open until it has news, because it works through any proxy, and then
+# upgrades to a WebSocket when it can.
+
+# %% [markdown]
+# ## Summary
+#
+# - Your kernel can run servers: `chatkit.running` starts them on a free port, by name,
+#   and stops them; `chatkit.websocket.WebSocket` talks to them like a browser would.
+# - With polling, news waits for the next question: on average half the polling
+#   interval, at worst a whole one. Faster polling means more requests, mostly wasted.
+# - With push, the server sends each change when it happens: staleness is the time to
+#   cross one socket, and the cost is one message per change plus an open connection.
+# - A timing varies between runs; conclusions that hold in every run (orders of
+#   magnitude, comparisons) are what to print and rely on.
+#
+# **Further reading**
+# - MDN, [The WebSocket API](https://developer.mozilla.org/en-US/docs/Web/API/WebSockets_API)
+#   and [Server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events)
+#   (push in one direction, over plain HTTP).
+# - [RFC 6202](https://www.rfc-editor.org/rfc/rfc6202): known issues and best practices
+#   for long polling and streaming in bidirectional HTTP.
+# - aiohttp, [client quickstart](https://docs.aiohttp.org/en/stable/client_quickstart.html)
+#   and [web server quickstart](https://docs.aiohttp.org/en/stable/web_quickstart.html).
+# - Functions used here: `chatkit.running.serve_websockets`, `serve_aiohttp`, `wait_for`,
+#   `stop_all`; `chatkit.websocket.WebSocket`, `echo`; `chatkit.polling.measure`,
+#   `staleness`, `plot`.
+
+# %% [markdown]
+# ## Exercise: compute staleness yourself
+#
+# Write a function `staleness(published, polls)`. Both arguments are sorted lists of
+# times in seconds: when each change was published, and when a client polled. For each
+# change, return how long it waited to be seen: the time from its publication to the
+# **first poll at or after it**, or `None` when no poll came after it. For example,
+# `staleness([0.1, 0.9], [0.0, 0.5, 1.0])` is about `[0.4, 0.1]`.
+#
+# Then run `exercises.check_staleness(staleness)`: it tries your function on a few cases,
+# gives a hint when one is wrong, and finally checks that polling every 0.2 s leaves a
+# change 0.1 s stale on average.
+#
+# **Try it yourself first** (in a new cell). Here is one solution:
+
+# %%
+from chatkit import exercises
+
+
+def staleness(published, polls):
+    waits = []
+    for when in published:
+        later = [poll for poll in polls if poll >= when]
+        waits.append(min(later) - when if later else None)
+    return waits
+
+
+exercises.check_staleness(staleness)
+
+# %% [markdown]
+# ## Clean up
+#
+# Stop every server this notebook started (here: the `news` server). Run this cell
+# before closing the notebook; running the notebook again also starts clean.
+
+# %%
+await running.stop_all()
+print("still running:", running.running())

@@ -1,0 +1,144 @@
+"""chatkit.exercises: each check passes a right answer and explains a wrong one."""
+
+import pytest
+
+from chatkit import exercises, running
+
+
+# -- notebook 00 ------------------------------------------------------------------------
+
+def staleness_right(published, polls):
+    result = []
+    for when in published:
+        later = [poll for poll in polls if poll >= when]
+        result.append(min(later) - when if later else None)
+    return result
+
+
+def test_check_staleness_accepts_a_right_answer(capsys):
+    """A correct staleness function passes and gets one "Right:" line."""
+    exercises.check_staleness(staleness_right)
+    assert capsys.readouterr().out.startswith("Right:")
+
+
+def test_check_staleness_explains_a_poll_at_the_same_moment():
+    """Counting only polls strictly after publication fails with the 'same moment' rule."""
+    def strictly_after(published, polls):
+        return [min([p for p in polls if p > t], default=None) - t
+                if any(p > t for p in polls) else None for t in published]
+
+    with pytest.raises(AssertionError, match="very moment of publication"):
+        exercises.check_staleness(strictly_after)
+
+
+def test_check_staleness_explains_updates_never_seen():
+    """Returning 0 for an update after the last poll fails with the 'never seen' rule."""
+    def zero_if_unseen(published, polls):
+        return [value if value is not None else 0.0
+                for value in staleness_right(published, polls)]
+
+    with pytest.raises(AssertionError, match="after the last poll is never seen"):
+        exercises.check_staleness(zero_if_unseen)
+
+
+def test_check_staleness_reports_an_exception_with_the_input():
+    """A function that crashes is reported with the arguments that made it crash."""
+    def crashes(published, polls):
+        return [1 / 0 for _ in published]
+
+    with pytest.raises(AssertionError, match=r"raised ZeroDivisionError"):
+        exercises.check_staleness(crashes)
+
+
+def test_check_staleness_explains_a_wrong_length():
+    """Leaving out the updates never seen fails with a hint about the length."""
+    def only_seen(published, polls):
+        return [value for value in staleness_right(published, polls) if value is not None]
+
+    with pytest.raises(AssertionError, match="one entry per published update"):
+        exercises.check_staleness(only_seen)
+
+
+# -- notebook 01 ------------------------------------------------------------------------
+
+async def shout_right(connection):
+    async for message in connection:
+        if message == "bye":
+            await connection.close(4000, "bye")
+            return
+        await connection.send(message.upper())
+
+
+async def test_check_shout_server_accepts_a_right_answer(capsys):
+    """A correct handler passes, gets a "Right:" line, and no server is left running."""
+    await exercises.check_shout_server(shout_right)
+    assert capsys.readouterr().out.startswith("Right:")
+    assert "exercise-shout" not in running.running()
+
+
+async def test_check_shout_server_explains_an_echo():
+    """Sending the message back unchanged fails with a hint to use upper()."""
+    async def echo(connection):
+        async for message in connection:
+            await connection.send(message)
+
+    with pytest.raises(AssertionError, match=r"unchanged: send `message.upper\(\)`"):
+        await exercises.check_shout_server(echo, timeout=1)
+    assert "exercise-shout" not in running.running()
+
+
+async def test_check_shout_server_explains_a_silent_handler():
+    """A handler that never answers fails with a hint to send, after the timeout."""
+    async def silent(connection):
+        async for _ in connection:
+            pass
+
+    with pytest.raises(AssertionError, match="got no answer within 0.3 s"):
+        await exercises.check_shout_server(silent, timeout=0.3)
+
+
+async def test_check_shout_server_explains_a_missing_close():
+    """Answering 'bye' instead of closing fails with the close call to write."""
+    async def no_close(connection):
+        async for message in connection:
+            await connection.send(message.upper())
+
+    with pytest.raises(AssertionError, match=r"got 'BYE' before the close|stayed open"):
+        await exercises.check_shout_server(no_close, timeout=0.3)
+
+
+async def test_check_shout_server_explains_a_wrong_close_code():
+    """Closing with 1000 instead of 4000 fails and shows the code that was seen."""
+    async def normal_close(connection):
+        async for message in connection:
+            if message == "bye":
+                await connection.close()
+                return
+            await connection.send(message.upper())
+
+    with pytest.raises(AssertionError, match="closed with code 1000 and reason ''"):
+        await exercises.check_shout_server(normal_close, timeout=1)
+
+
+async def test_check_shout_server_explains_looping_on_after_close():
+    """A handler that keeps iterating after close(4000) fails with the advice to return."""
+    async def keeps_looping(connection):
+        async for message in connection:
+            if message == "bye":
+                await connection.close(4000, "bye")
+            else:
+                await connection.send(message.upper())
+
+    with pytest.raises(AssertionError, match="ConnectionClosedError.*with `return`"):
+        await exercises.check_shout_server(keeps_looping, timeout=1)
+
+
+async def test_check_shout_server_explains_a_called_handler():
+    """Passing shout() instead of shout fails at once with a hint, starting no server."""
+    coroutine = shout_right(None)
+    try:
+        with pytest.raises(AssertionError, match=r"not check_shout_server\(shout\(\)\)"):
+            await exercises.check_shout_server(coroutine)
+    finally:
+        coroutine.close()
+    assert running.running() == {}
