@@ -186,13 +186,17 @@ async def track(name: str, stopper: Callable[[], Awaitable[Any]]) -> None:
 
 async def serve_aiohttp(app: web.Application, *, name: str = "http", host: str = "127.0.0.1",
                         port: int = 0, ssl: ssl_module.SSLContext | None = None,
-                        shutdown_timeout: float = 2.0) -> Running:
+                        shutdown_timeout: float = 2.0,
+                        before_stop: Callable[[], Awaitable[Any]] | None = None) -> Running:
     """Serve an aiohttp application from the running loop and return its handle.
 
     ``port=0`` (the default) asks the OS for a free port; ``handle.port`` tells which.
-    Stopping runs the application's ``on_shutdown`` hooks (a socket.io server uses them to
-    disconnect its clients), then waits at most ``shutdown_timeout`` seconds for requests
-    still open, such as a pending long-poll.
+    Stopping first awaits ``before_stop()`` while connections are still fully open (a
+    socket.io server says goodbye to its clients there), then stops aiohttp, which runs
+    the application's ``on_shutdown`` hooks and waits at most ``shutdown_timeout``
+    seconds for requests still open, such as a pending long-poll. (aiohttp stops reading
+    from connections before ``on_shutdown``, so a goodbye said there waits out the
+    timeout for replies that are never read.)
 
     Raises :class:`ServerStartError` if the address cannot be used.
     """
@@ -207,8 +211,17 @@ async def serve_aiohttp(app: web.Application, *, name: str = "http", host: str =
     except OSError as exc:
         await runner.cleanup()
         raise _explain_bind_error(exc, host, port) from exc
+    async def close() -> None:
+        if before_stop is not None:
+            try:
+                await before_stop()
+            finally:
+                await runner.cleanup()
+        else:
+            await runner.cleanup()
+
     bound_port = runner.addresses[0][1]
-    handle = Running(name, "https" if ssl else "http", host, bound_port, runner.cleanup)
+    handle = Running(name, "https" if ssl else "http", host, bound_port, close)
     _registry[name] = handle
     return handle
 

@@ -6,8 +6,8 @@ application and serves it with :func:`chatkit.running.serve_aiohttp`::
     sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=1, ping_timeout=1)
     app = web.Application()
     sio.attach(app)
-    app.on_shutdown.append(lambda app: stop_server(sio))
-    server = await running.serve_aiohttp(app, name="nb02")
+    server = await running.serve_aiohttp(app, name="nb02",
+                                         before_stop=lambda: stop_server(sio, grace=1))
 
 or, in one line, ``server = await serve(sio, name="nb02")``.
 
@@ -68,10 +68,10 @@ async def stop_server(sio: socketio.AsyncServer, *, grace: float = 0.0,
     clients do (``timeout`` bounds the wait for the last packets). Safe to call more than
     once, and on a server that never had a client.
 
-    As an aiohttp ``on_shutdown`` hook (what :func:`serve` installs) keep ``grace=0``:
-    by then aiohttp no longer reads from open connections, and a connection still open
-    keeps the web server waiting for its shutdown timeout. Called *before* stopping the
-    web server, ``grace=1`` makes that stop quick: a WebSocket client is gone in
+    Call it *before* the web server stops (``serve_aiohttp(..., before_stop=...)``, as
+    :func:`serve` does), not from an aiohttp ``on_shutdown`` hook: by then aiohttp no
+    longer reads from open connections, and the stop waits out its shutdown timeout.
+    ``grace=1`` makes the stop quick and clean: a WebSocket client is gone in
     milliseconds, and python-engineio's long-polling client needs the grace to exit
     cleanly (without it, it lingers ``max(ping_interval, ping_timeout)`` + 5 s and logs
     "packet queue is empty, aborting").
@@ -130,5 +130,5 @@ async def serve(sio: socketio.AsyncServer, *, name: str = "socketio",
     """
     app = web.Application()
     sio.attach(app)
-    app.on_shutdown.append(lambda app: stop_server(sio))
-    return await running.serve_aiohttp(app, name=name, host=host, port=port)
+    return await running.serve_aiohttp(app, name=name, host=host, port=port,
+                                       before_stop=lambda: stop_server(sio, grace=1))

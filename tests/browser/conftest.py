@@ -32,7 +32,9 @@ def chromium_path() -> str | None:
     return next((path for path in candidates if path and os.access(path, os.X_OK)), None)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running while it
+# is open, and the async tests collected after these must find none.
+@pytest.fixture(scope="module")
 def browser():
     path = chromium_path()
     if path is None:
@@ -113,7 +115,7 @@ class JupyterLab:
         self.log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jupyterlab(browser, tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
@@ -126,8 +128,13 @@ def jupyterlab(browser, tmp_path_factory):
         lab.stop()
 
 
-def open_and_run_all(page, lab: JupyterLab, notebook: str, timeout_ms: int = 90_000) -> None:
-    """Open a notebook in JupyterLab, wait for an idle kernel, run all cells to the end."""
+def open_and_run(page, lab: JupyterLab, notebook: str, *, keep_last: bool = False,
+                 timeout_ms: int = 90_000) -> None:
+    """Open a notebook in JupyterLab, wait for an idle kernel, and run all its cells.
+
+    With ``keep_last=True`` the last cell (a notebook's clean-up) is not run, so its
+    servers and widgets stay live for the test to use.
+    """
     import re
 
     from playwright.sync_api import expect
@@ -137,16 +144,24 @@ def open_and_run_all(page, lab: JupyterLab, notebook: str, timeout_ms: int = 90_
     # Run-all before the kernel reports idle can silently run nothing (DESIGN.md hazards).
     idle = page.get_by_role("contentinfo").get_by_role("button", name=re.compile(r"\| Idle$"))
     expect(idle).to_be_visible(timeout=timeout_ms)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    last_prompt = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").last
-    expect(last_prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=timeout_ms)
+    page.evaluate("""(keepLast) => {
+        const notebook = window.jupyterapp.shell.currentWidget.content;
+        if (!keepLast) return window.jupyterapp.commands.execute('notebook:run-all-cells');
+        notebook.activeCellIndex = notebook.widgets.length - 1;
+        return window.jupyterapp.commands.execute('notebook:run-all-above');
+    }""", keep_last)
+    prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
+    awaited = prompts.nth(-2) if keep_last else prompts.last
+    expect(awaited).to_have_text(re.compile(r"\[\d+\]"), timeout=timeout_ms)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.all_inner_texts()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a screenshot under test-artifacts/ and return its path."""
+def screenshot(target, name: str) -> Path:
+    """Save a screenshot of a page or an element under test-artifacts/; return its path."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
+    target.screenshot(path=str(path))
     return path
 
 

@@ -1,0 +1,146 @@
+"""chatkit.sio: a raw python-socketio server served and stopped cleanly, on real sockets."""
+
+import asyncio
+
+import pytest
+import socketio
+
+from chatkit import running
+from chatkit.sio import RESERVED_EVENTS, check_event_name, serve, stop_server
+from tests.conftest import timeout
+
+
+def new_server() -> socketio.AsyncServer:
+    return socketio.AsyncServer(async_mode="aiohttp", ping_interval=1, ping_timeout=1)
+
+
+def new_client() -> socketio.AsyncClient:
+    return socketio.AsyncClient(handle_sigint=False, reconnection=False)
+
+
+def socketio_tasks() -> list[asyncio.Task]:
+    """Tasks of python-socketio or python-engineio still alive in this loop."""
+    return [task for task in asyncio.all_tasks()
+            if task is not asyncio.current_task()
+            and ("socketio" in repr(task) or "engineio" in repr(task))]
+
+
+async def no_socketio_tasks() -> None:
+    await running.wait_for(lambda: not socketio_tasks(), timeout(2), what="no tasks left")
+
+
+async def test_serve_answers_a_client_on_a_free_port():
+    """serve() gives a URL on a free port; a client connects there and gets an ack."""
+    sio = new_server()
+
+    @sio.on("upper")
+    async def upper(sid, text):
+        return text.upper()
+
+    server = await serve(sio, name="sio")
+    assert server.port > 0
+    client = new_client()
+    await client.connect(server.url, transports=["websocket"], wait_timeout=timeout(5))
+    assert await client.call("upper", "hi", timeout=timeout(5)) == "HI"
+    await client.shutdown()
+
+
+TRANSPORTS = pytest.mark.parametrize("transports", [["websocket"], ["polling"], None],
+                                     ids=["websocket", "polling", "default"])
+
+
+@TRANSPORTS
+async def test_stopping_the_server_disconnects_its_clients(transports):
+    """Stopping the server tells each client and the server's handler "server disconnect"."""
+    sio = new_server()
+    seen = []
+
+    @sio.event
+    async def disconnect(sid, reason):
+        seen.append(("server", reason))
+
+    server = await serve(sio, name="sio")
+    client = new_client()
+    client.on("disconnect", lambda reason: seen.append(("client", reason)))
+    await client.connect(server.url, transports=transports, wait_timeout=timeout(5))
+    await server.stop()
+    await running.wait_for(lambda: not client.connected, timeout(5))
+    assert sorted(seen) == [("client", "server disconnect"), ("server", "server disconnect")]
+    await client.shutdown()
+
+
+@TRANSPORTS
+async def test_stop_server_with_grace_leaves_no_task_behind(transports):
+    """stop_server(grace=...) before the web server stops leaves no socket.io task behind."""
+    sio = new_server()
+    server = await serve(sio, name="sio")
+    client = new_client()
+    await client.connect(server.url, transports=transports, wait_timeout=timeout(5))
+    await stop_server(sio, grace=timeout(1))
+    assert not client.connected
+    await server.stop()
+    await client.shutdown()
+    await running.wait_for(lambda: not socketio_tasks(), timeout(5), what="no tasks left")
+
+
+async def test_clients_leaving_first_leave_no_task_behind():
+    """Clients that disconnect before the server stops leave no engine.io task behind."""
+    sio = new_server()
+    server = await serve(sio, name="sio")
+    clients = [new_client() for _ in range(3)]
+    for client in clients:
+        await client.connect(server.url, transports=["websocket"], wait_timeout=timeout(5))
+    for client in clients:
+        await client.shutdown()
+    await server.stop()
+    await no_socketio_tasks()
+
+
+async def test_stop_server_is_safe_to_repeat_and_without_clients():
+    """stop_server() twice, or on a server nobody used, raises nothing."""
+    idle = new_server()
+    await stop_server(idle)
+    sio = new_server()
+    server = await serve(sio, name="sio")
+    client = new_client()
+    await client.connect(server.url, transports=["websocket"], wait_timeout=timeout(5))
+    await stop_server(sio)
+    await stop_server(sio)
+    await server.stop()
+    await client.shutdown()
+    await no_socketio_tasks()
+
+
+async def test_a_server_can_be_served_again_after_a_stop():
+    """The same AsyncServer, served again after a stop, accepts clients (a re-run cell)."""
+    sio = new_server()
+
+    @sio.on("ping-me")
+    async def ping_me(sid):
+        return "pong"
+
+    for _ in range(2):
+        server = await serve(sio, name="sio")
+        client = new_client()
+        await client.connect(server.url, transports=["websocket"], wait_timeout=timeout(5))
+        assert await client.call("ping-me", timeout=timeout(5)) == "pong"
+        await client.shutdown()
+        await server.stop()
+    await no_socketio_tasks()
+
+
+async def test_same_name_replaces_the_previous_server():
+    """serve() under a name already running stops the old server first."""
+    first = await serve(new_server(), name="sio")
+    second = await serve(new_server(), name="sio")
+    assert first.stopped and not second.stopped
+    assert running.running() == {"sio": second.url}
+
+
+def test_check_event_name_refuses_reserved_names():
+    """Every reserved name raises ValueError naming it; other names come back unchanged."""
+    for event in sorted(RESERVED_EVENTS):
+        with pytest.raises(ValueError, match=f"'{event}' is a reserved event name"):
+            check_event_name(event)
+    assert check_event_name("chat") == "chat"
+    assert {"connect", "disconnect", "connect_error", "message"} <= RESERVED_EVENTS
