@@ -1,0 +1,379 @@
+"""ChatClient against a real ChatServer on 127.0.0.1: talking, refusals, and resume."""
+
+import asyncio
+
+import pytest
+import socketio
+
+from chatkit import running
+from chatkit.client import (ChatClient, ChatError, ConnectionRefused, Event, Status,
+                            StatusChange, connect)
+from chatkit.server import ChatServer
+from tests.conftest import timeout
+
+FAST = {"reconnect_delay": 0.05, "reconnect_delay_max": 0.2}
+
+
+@pytest.fixture
+async def server():
+    chat_server = ChatServer()
+    await chat_server.start(name="chat-test")
+    yield chat_server
+    await running.stop_all()  # clients first (newest first), then the server
+    await chat_server.stop()
+
+
+def library_tasks():
+    """Tasks still running code from socketio, engineio or aiohttp."""
+    found = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        filename = code.co_filename if code else ""
+        if any(f"/{package}/" in filename for package in ("socketio", "engineio", "aiohttp")):
+            found.append(task)
+    return found
+
+
+async def until(condition, what):
+    return await running.wait_for(condition, timeout(10), what=what)
+
+
+def statuses(client):
+    return [change.status for change in client.statuses]
+
+
+# -- talking -------------------------------------------------------------------------------
+
+async def test_connect_join_say_and_next(server):
+    """A client joins, says, gets the id, and awaits the `said` event."""
+    ada = await connect(server.url, "ada")
+    assert ada.connected and ada.status is Status.CONNECTED
+    ack = await ada.join("lobby")
+    assert ack == {"ok": True, "room": "lobby", "members": ["ada"], "history": []}
+    message_id = await ada.say("lobby", "hello")
+    event = await ada.next("said", timeout=timeout(5))
+    assert event.data["id"] == message_id and event.data["text"] == "hello"
+    assert str(event) == "[lobby] ada: hello"
+    assert ada.rooms == {"lobby"} and ada.offset == message_id
+
+
+async def test_rooms_option_joins_after_connecting(server):
+    """ChatClient(rooms=[...]) joins each room once connected."""
+    bob = await connect(server.url, "bob", rooms=["lobby"])
+    await bob.say("lobby", "before ada")
+    ada = await connect(server.url, "ada", rooms=["lobby", "games"])
+    assert ada.rooms == {"lobby", "games"}
+    assert server.snapshot()["/chat"] == {"games": ["ada"], "lobby": ["ada", "bob"]}
+
+
+async def test_join_returns_history_and_counts_it_as_seen(server):
+    """The join ack carries the room's history; its newest id becomes the client's offset."""
+    bob = await connect(server.url, "bob", rooms=["lobby"])
+    last = [await bob.say("lobby", text) for text in ("one", "two")][-1]
+    ada = await connect(server.url, "ada")
+    ack = await ada.join("lobby")
+    assert [m["text"] for m in ack["history"]] == ["one", "two"]
+    assert ada.offset == last
+
+
+async def test_events_are_recorded_and_next_filters_by_type(server):
+    """Every event is recorded; next(type) skips others and leaves them for later."""
+    ada = await connect(server.url, "ada", rooms=["lobby"])
+    await ada.say("lobby", "hi")
+    said = await ada.next("said", timeout=timeout(5))
+    welcome = await ada.next(timeout=timeout(5))
+    presence = await ada.next(timeout=timeout(5))
+    assert (said.type, welcome.type, presence.type) == ("said", "welcome", "presence")
+    assert str(welcome) == "welcome, ada"  # the secret session is not shown
+    assert str(presence) == "[lobby] here: ada"
+    assert [event.type for event in ada.events] == ["welcome", "presence", "said"]
+    assert ada.messages() == ada.messages("lobby") == [said.data]
+    assert ada.messages("elsewhere") == []
+
+
+async def test_next_times_out_with_what_did_arrive(server):
+    """next() raises TimeoutError saying which events are unread."""
+    ada = await connect(server.url, "ada")
+    with pytest.raises(TimeoutError, match=r"no said for ada within .* unread: \['welcome'\]"):
+        await ada.next("said", timeout=0.05)
+
+
+async def test_refused_requests_raise_chat_error_with_the_servers_sentence(server):
+    """Refusals become ChatError carrying the server's text."""
+    ada = await connect(server.url, "ada", rooms=["lobby"])
+    with pytest.raises(ChatError, match="^You are already in room 'lobby'.$"):
+        await ada.join("lobby")
+    with pytest.raises(ChatError, match="^You are not in room 'games'.$"):
+        await ada.leave("games")
+    with pytest.raises(ChatError, match="^Room names use only letters"):
+        await ada.join("my room")
+    with pytest.raises(ChatError, match="^The message is empty: say something.$"):
+        await ada.say("lobby", "")
+    with pytest.raises(ChatError, match=r"^The message is too long \(2001 characters\)"):
+        await ada.say("lobby", "x" * 2001)
+    with pytest.raises(ChatError, match="^Join room 'games' before saying"):
+        await ada.say("games", "hi")
+    await ada.leave("lobby")
+    assert ada.rooms == frozenset() and ada.connected
+
+
+async def test_say_with_the_same_client_id_returns_the_same_id(server):
+    """Saying twice with one client_id gives one message and one id."""
+    ada = await connect(server.url, "ada", rooms=["lobby"])
+    first = await ada.say("lobby", "once", client_id="mine-1")
+    assert await ada.say("lobby", "once", client_id="mine-1") == first
+    marker = await ada.say("lobby", "marker")
+    await until(lambda: ada.offset == marker, "the marker")
+    assert [m["text"] for m in ada.messages()] == ["once", "marker"]
+
+
+async def test_requests_need_a_connection(server):
+    """join/say before connecting raise ChatError naming the status."""
+    ada = ChatClient("ada")
+    with pytest.raises(ChatError, match=r"ada is not connected \(disconnected\)"):
+        await ada.join("lobby")
+    with pytest.raises(ChatError, match="not connected"):
+        await ada.say("lobby", "hi")
+
+
+# -- connecting and refusals ----------------------------------------------------------------
+
+async def test_wrong_join_code_raises_connection_refused():
+    """A refused connection raises ConnectionRefused with the server's reason."""
+    server = ChatServer(join_code="maple-otter-42")
+    await server.start(name="chat-test")
+    ada = ChatClient("ada", code="wrong")
+    with pytest.raises(ConnectionRefused, match="^Wrong join code: check it with your teacher.$"):
+        await ada.connect(server.url)
+    assert ada.status is Status.REFUSED and ada.detail.startswith("Wrong join code")
+    await connect(server.url, "bob", code="maple-otter-42")
+    await running.stop_all()
+
+
+async def test_unreachable_server_raises_connection_error_and_leaves_nothing():
+    """No server at the URL: ConnectionError, status disconnected, no task left behind."""
+    server = ChatServer()
+    handle = await server.start(name="chat-test")
+    url = handle.url
+    await server.stop()
+    ada = ChatClient("ada", connect_timeout=timeout(2))
+    with pytest.raises(ConnectionError, match="cannot connect to"):
+        await ada.connect(url)
+    assert ada.status is Status.DISCONNECTED
+    await ada.disconnect()
+    await until(lambda: not library_tasks(), "no library task")
+
+
+async def test_status_changes_reach_observers(server):
+    """on_status sees connecting, connected, reconnecting, connected, disconnected."""
+    seen, received = [], []
+    ada = ChatClient("ada", on_status=seen.append, on_event=received.append, **FAST)
+    await ada.connect(server.url)
+    await ada.drop_connection()
+    await until(lambda: len(server.log) == 3 and ada.connected, "ada back")
+    await ada.disconnect()
+    kinds = [change.status for change in seen]
+    assert kinds[:2] == [Status.CONNECTING, Status.CONNECTED]
+    assert kinds[2] is Status.RECONNECTING and kinds[-2:] == [Status.CONNECTED, Status.DISCONNECTED]
+    assert seen[-1] == StatusChange(Status.DISCONNECTED, "client disconnect")
+    assert str(seen[2]) == "reconnecting (attempt 1 of 5)"
+    assert [event.type for event in received] == ["welcome", "welcome"]
+
+
+async def test_a_failing_observer_is_logged_not_raised(server, caplog):
+    """An exception in an observer does not break the client."""
+    def broken(value):
+        raise RuntimeError("observer bug")
+
+    ada = ChatClient("ada", on_status=broken, on_event=broken)
+    await ada.connect(server.url)
+    await ada.join("lobby")
+    assert ada.connected and "observer bug" in caplog.text
+
+
+async def test_rerunning_a_cell_replaces_the_client_of_that_name(server):
+    """A new ChatClient with the same name disconnects the old one and takes the name."""
+    old = await connect(server.url, "ada", rooms=["lobby"])
+    assert running.running()["client:ada"] == "tracked"
+    new = await connect(server.url, "ada", rooms=["lobby"])
+    assert old.status is Status.DISCONNECTED and new.connected
+    await until(lambda: server.snapshot()["/chat"] == {"lobby": ["ada"]}, "one ada")
+    assert (await new.say("lobby", "it is me")) > 0
+
+
+async def test_stop_all_disconnects_tracked_clients(server):
+    """running.stop_all() disconnects clients, as a notebook's last cell does."""
+    ada = await connect(server.url, "ada")
+    bob = await connect(server.url, "bob")
+    assert set(await running.stop_all()) >= {"client:ada", "client:bob", "chat-test"}
+    assert ada.status is bob.status is Status.DISCONNECTED
+
+
+async def test_disconnect_is_idempotent_and_leaves_no_tasks(server):
+    """disconnect() twice is fine; no socketio/engineio/aiohttp task is left."""
+    ada = await connect(server.url, "ada", rooms=["lobby"])
+    await ada.say("lobby", "hi")
+    await ada.disconnect()
+    await ada.disconnect()
+    assert ada.status is Status.DISCONNECTED
+    await server.stop()
+    await until(lambda: not library_tasks(), "no library task")
+
+
+async def test_disconnect_while_reconnecting_stops_the_reconnect_task():
+    """A client reconnecting to a stopped server stops cleanly on disconnect()."""
+    server = ChatServer()
+    await server.start(name="chat-test")
+    ada = await connect(server.url, "ada", reconnect_delay=0.05)
+    await server.stop()
+    await until(lambda: ada.status is Status.RECONNECTING, "ada reconnecting")
+    await ada.disconnect()
+    assert ada.status is Status.DISCONNECTED
+    await until(lambda: not library_tasks(), "no library task")
+    assert ada._reconnect_task is None
+
+
+async def test_reconnection_gives_up_after_its_attempts():
+    """With the server gone for good, the client gives up and fails waiting messages."""
+    server = ChatServer()
+    await server.start(name="chat-test")
+    ada = await connect(server.url, "ada", rooms=["lobby"], reconnect_attempts=2,
+                        connect_timeout=timeout(2), **FAST)
+    await server.stop()
+    await until(lambda: ada.status is Status.RECONNECTING, "ada reconnecting")
+    with pytest.raises(ChatError, match="could not reconnect"):
+        await ada.say("lobby", "into the void")
+    assert ada.status is Status.DISCONNECTED
+    assert ada.detail.startswith("gave up after 2 attempts")
+    await ada.disconnect()
+    await until(lambda: not library_tasks(), "no library task")
+
+
+async def test_server_closing_the_connection_on_purpose_is_not_retried(server):
+    """When another connection takes the name over, the old client does not come back."""
+    ada = await connect(server.url, "ada", **FAST)
+    thief = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+    await thief.connect(server.url, namespaces=["/chat"], transports=["websocket"],
+                        auth={"name": "ada", "session": ada.session}, wait_timeout=timeout(5))
+    await until(lambda: ada.status is Status.DISCONNECTED, "ada closed")
+    assert ada.detail == "the server closed the connection"
+    notice = await ada.next("notice", timeout=timeout(5))
+    assert str(notice).startswith("notice: You connected again from somewhere else")
+    assert Status.RECONNECTING not in statuses(ada)
+    await thief.disconnect()
+
+
+async def test_polling_transport_works(server):
+    """A client that starts with long-polling, like a browser, chats too."""
+    ada = await connect(server.url, "ada", rooms=["lobby"], transports=("polling", "websocket"))
+    message_id = await ada.say("lobby", "via polling")
+    assert (await ada.next("said", timeout=timeout(5))).data["id"] == message_id
+
+
+# -- resume: nothing lost, nothing twice ----------------------------------------------------
+
+async def test_resume_after_a_dropped_connection_delivers_everything_once_in_order(server):
+    """Transport killed while another client talks: every message arrives once, in order."""
+    ada = await connect(server.url, "ada", rooms=["lobby"], **FAST)
+    bob = await connect(server.url, "bob", rooms=["lobby"])
+    dropped = asyncio.Event()
+
+    async def talk():
+        ids = []
+        for n in range(40):
+            if n == 10:
+                await dropped.wait()  # the rest is said while ada is away or coming back
+            ids.append(await bob.say("lobby", f"m{n}"))
+        return ids
+
+    talker = asyncio.create_task(talk())
+    await until(lambda: len(ada.messages()) >= 5, "five messages at ada")
+    await ada.drop_connection()
+    dropped.set()
+    said = await asyncio.wait_for(talker, timeout(10))
+    await until(lambda: ada.connected and ada.offset == said[-1], "ada to catch up")
+    assert [m["id"] for m in ada.messages("lobby")] == said
+    assert [m["text"] for m in ada.messages("lobby")] == [f"m{n}" for n in range(40)]
+    assert Status.RECONNECTING in statuses(ada)
+    assert server.log.count("ada connected") == 2
+
+
+async def test_resume_survives_two_drops_and_several_rooms(server):
+    """Dropped twice, in two rooms, the client still ends with every message once."""
+    ada = await connect(server.url, "ada", rooms=["lobby", "games"], **FAST)
+    bob = await connect(server.url, "bob", rooms=["lobby", "games", "other"])
+    said = []
+    for round_number in range(3):
+        for n in range(6):
+            room = ("lobby", "games", "other")[n % 3]
+            message_id = await bob.say(room, f"r{round_number}-{n}")
+            if room != "other":
+                said.append(message_id)
+        if round_number < 2:
+            await until(lambda: ada.connected and ada.offset == said[-1], "ada to catch up")
+            await ada.drop_connection()
+    await until(lambda: ada.connected and ada.offset == said[-1], "ada to catch up")
+    assert [m["id"] for m in ada.messages()] == said
+
+
+async def test_message_said_while_disconnected_is_sent_after_the_reconnect(server):
+    """say() during an outage waits, and the message goes out once the client is back."""
+    ada = await connect(server.url, "ada", rooms=["lobby"], **FAST)
+    bob = await connect(server.url, "bob", rooms=["lobby"])
+    await ada.drop_connection()
+    message_id = await ada.say("lobby", "sent while away")
+    await until(lambda: any(m["id"] == message_id for m in bob.messages()), "bob to get it")
+    assert [m["text"] for m in bob.messages()] == ["sent while away"]
+
+
+async def test_a_lost_ack_is_resent_and_kept_once(server, monkeypatch):
+    """A message whose ack was lost is re-sent after the reconnect and kept only once."""
+    ada = await connect(server.url, "ada", rooms=["lobby"], **FAST)
+    bob = await connect(server.url, "bob", rooms=["lobby"])
+    namespace = server.sio.namespace_handlers["/chat"]
+    keep_and_lose_the_ack = namespace.on_say
+    calls = []
+
+    async def on_say(sid, *payload):
+        ack = await keep_and_lose_the_ack(sid, *payload)
+        calls.append(ack)
+        if len(calls) == 1:  # the first time only: the ack goes to a dead connection
+            await ada.drop_connection()
+            await until(lambda: server.rules.name_of(sid) is None, "the server to notice")
+        return ack
+
+    monkeypatch.setattr(namespace, "on_say", on_say)
+    message_id = await ada.say("lobby", "did you get this?")
+    assert calls == [{"ok": True, "id": message_id}] * 2  # sent twice, kept once
+    marker = await bob.say("lobby", "marker")
+    await until(lambda: bob.offset == marker and ada.offset == marker, "the marker")
+    assert [m["text"] for m in bob.messages()] == ["did you get this?", "marker"]
+    assert [m["text"] for m in ada.messages()] == ["did you get this?", "marker"]
+
+
+async def test_clients_come_back_after_a_server_restart_on_the_same_port(tmp_path):
+    """After a restart on the same port and --db, clients come back and catch up alone."""
+    db = tmp_path / "chat.db"
+    first = ChatServer(db=db)
+    handle = await first.start(name="chat-test")
+    ada = await connect(handle.url, "ada", rooms=["lobby"], reconnect_attempts=20, **FAST)
+    await ada.say("lobby", "before")
+    await first.stop()
+    await until(lambda: ada.status is Status.RECONNECTING, "ada reconnecting")
+
+    second = ChatServer(db=db)
+    await second.start(name="chat-test", port=handle.port)
+    bob = await connect(second.url, "bob", rooms=["lobby"])
+    during = await bob.say("lobby", "while ada was away")
+    await until(lambda: ada.connected and ada.offset == during, "ada back and caught up")
+    assert [m["text"] for m in ada.messages()] == ["before", "while ada was away"]
+    await running.stop_all()
+
+
+def test_event_and_status_read_well():
+    """Events and status changes print as short sentences."""
+    assert str(Event("said", {"room": "r", "name": "ada", "text": "hi"})) == "[r] ada: hi"
+    assert str(Event("notice", {"text": "class ends at 5"})) == "notice: class ends at 5"
+    assert str(Event("custom", [1, 2])) == "custom: [1, 2]"
+    assert str(StatusChange(Status.REFUSED, "Wrong join code.")) == "refused (Wrong join code.)"
+    assert repr(ChatClient("ada")) == "<ChatClient 'ada': disconnected (not connected yet)>"

@@ -1,0 +1,531 @@
+"""ChatServer with real sockets on 127.0.0.1, talked to by python-socketio's own AsyncClient.
+
+These tests use the raw client on purpose: they prove the wire protocol is what
+docs/protocol.md says, independently of chatkit.client.
+"""
+
+import asyncio
+import logging
+
+import aiohttp
+import pytest
+import socketio
+
+from chatkit import running
+from chatkit.chat import Limits
+from chatkit.server import CHAT_NAMESPACE, ChatServer
+from tests.conftest import timeout
+
+NS = CHAT_NAMESPACE
+
+
+class Peer:
+    """A raw python-socketio client that records every /chat event it receives."""
+
+    def __init__(self):
+        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        self.events = []        # (event, data) in arrival order
+        self.refusals = []      # connect_error payloads
+        self.disconnects = []   # reasons
+        self.sio.on("*", self._record, namespace=NS)
+        self.sio.on("connect_error", self.refusals.append, namespace=NS)
+        self.sio.on("disconnect", self.disconnects.append, namespace=NS)
+
+    def _record(self, event, *args):
+        self.events.append((event, args[0] if len(args) == 1 else list(args)))
+
+    async def connect(self, url, auth, *, transports=("websocket",)):
+        await self.sio.connect(url, namespaces=[NS], auth=auth,
+                               transports=list(transports) if transports else None,
+                               wait_timeout=timeout(5))
+
+    async def call(self, event, *args):
+        data = args[0] if len(args) == 1 else tuple(args) if args else None
+        return await self.sio.call(event, data, namespace=NS, timeout=timeout(5))
+
+    async def emit(self, event, data=None):
+        await self.sio.emit(event, data, namespace=NS)
+
+    def of(self, kind):
+        return [data for event, data in self.events if event == kind]
+
+    def said_ids(self):
+        return [message["id"] for message in self.of("said")]
+
+    async def wait(self, condition, what):
+        return await running.wait_for(condition, timeout(5), what=what)
+
+
+@pytest.fixture
+async def server():
+    chat_server = ChatServer()
+    await chat_server.start(name="chat-test")
+    yield chat_server
+    await chat_server.stop()
+
+
+@pytest.fixture
+async def peers():
+    made = []
+
+    def make():
+        made.append(Peer())
+        return made[-1]
+
+    yield make
+    for peer in made:
+        await peer.sio.disconnect()
+
+
+async def connected(peers, server, name, *rooms, **auth):
+    peer = peers()
+    await peer.connect(server.url, {"name": name, **auth})
+    await peer.wait(lambda: peer.of("welcome"), f"{name}'s welcome")
+    for room in rooms:
+        assert (await peer.call("join", {"room": room}))["ok"]
+    return peer
+
+
+def library_tasks():
+    """Tasks still running code from socketio, engineio or aiohttp."""
+    found = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        filename = code.co_filename if code else ""
+        if any(f"/{package}/" in filename for package in ("socketio", "engineio", "aiohttp")):
+            found.append(task)
+    return found
+
+
+# -- connecting ----------------------------------------------------------------------------
+
+async def test_connect_is_welcomed_with_name_and_session(server, peers):
+    """A connection gets `welcome {name, session}` with its trimmed name and a secret."""
+    peer = peers()
+    await peer.connect(server.url, {"name": "  ada "})
+    welcome = await peer.wait(lambda: peer.of("welcome"), "welcome")
+    assert welcome[0]["name"] == "ada"
+    assert isinstance(welcome[0]["session"], str) and len(welcome[0]["session"]) >= 20
+
+
+@pytest.mark.parametrize(("auth", "message"), [
+    ({"name": ""}, "The name is empty: pick one of 1 to 32 characters."),
+    ({"name": "x" * 33}, "The name is too long (33 characters): at most 32."),
+    ({"rooms": []}, 'Pick a name: auth needs a "name".'),
+    ({"name": "ada", "rooms": ["a b"]}, "Room names use only letters A-Z, digits, '_' and '-' (not 'a b')."),
+    ({"name": "ada", "offset": "x"}, '"offset" is the last message id you saw: a whole number, 0 or more.'),
+])
+async def test_bad_auth_is_refused_with_a_message(server, peers, auth, message):
+    """A refused connection gets connect_error {"message": <why>}."""
+    peer = peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await peer.connect(server.url, auth)
+    assert peer.refusals == [{"message": message}]
+
+
+async def test_connect_without_auth_is_refused_with_a_message(server, peers):
+    """No auth at all is refused with a sentence, not a crash."""
+    peer = peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await peer.sio.connect(server.url, namespaces=[NS], transports=["websocket"],
+                               wait_timeout=timeout(5))
+    assert peer.refusals[0]["message"].startswith("Connect with auth like")
+
+
+async def test_join_code_is_enforced(peers):
+    """With a join code, a missing or wrong code is refused; the right one is let in."""
+    server = ChatServer(join_code="maple-otter-42")
+    await server.start(name="chat-test")
+    missing, wrong, right = peers(), peers(), peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await missing.connect(server.url, {"name": "ada"})
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await wrong.connect(server.url, {"name": "ada", "code": "oak-tiger-11"})
+    await right.connect(server.url, {"name": "ada", "code": "Maple-Otter-42"})
+    assert missing.refusals == [{"message": "This chat needs a join code: ask your teacher for it."}]
+    assert wrong.refusals == [{"message": "Wrong join code: check it with your teacher."}]
+    assert right.sio.connected and server.join_code == "maple-otter-42"
+    await server.stop()
+
+
+async def test_name_taken_is_refused(server, peers):
+    """A second live connection with the same name is refused."""
+    await connected(peers, server, "ada")
+    second = peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await second.connect(server.url, {"name": "ada"})
+    assert second.refusals == [
+        {"message": "The name 'ada' is taken by someone connected now. Pick another name."}]
+
+
+async def test_session_takes_the_name_over_and_closes_the_old_connection(server, peers):
+    """Reconnecting with the session secret replaces the stale connection of that name."""
+    old = await connected(peers, server, "ada", "lobby")
+    session = old.of("welcome")[0]["session"]
+    new = peers()
+    await new.connect(server.url, {"name": "ada", "session": session, "rooms": ["lobby"]})
+    await old.wait(lambda: old.disconnects, "the old connection to close")
+    assert old.of("notice") == [{"text": "You connected again from somewhere else: "
+                                         "this connection is closed."}]
+    assert old.disconnects == ["server disconnect"]
+    await new.wait(lambda: new.of("welcome"), "welcome")
+    assert new.of("welcome")[0] == {"name": "ada", "session": session}
+    assert (await new.call("say", {"room": "lobby", "text": "still me"}))["ok"]
+    assert server.snapshot() == {NS: {"lobby": ["ada"]}}
+
+
+# -- rooms ---------------------------------------------------------------------------------
+
+async def test_join_acks_members_and_history_and_announces_presence(server, peers):
+    """join acks {ok, room, members, history}; everyone in the room gets presence."""
+    bob = await connected(peers, server, "bob", "lobby")
+    said = await bob.call("say", {"room": "lobby", "text": "before ada"})
+    ada = await connected(peers, server, "ada")
+    ack = await ada.call("join", {"room": "lobby"})
+    assert ack["ok"] is True and ack["room"] == "lobby" and ack["members"] == ["ada", "bob"]
+    [message] = ack["history"]
+    assert set(message) == {"id", "room", "name", "text", "ts"}
+    assert (message["id"], message["room"], message["name"], message["text"]) == (
+        said["id"], "lobby", "bob", "before ada")
+    assert isinstance(message["ts"], float)
+    expected = {"room": "lobby", "members": ["ada", "bob"]}
+    await bob.wait(lambda: expected in bob.of("presence"), "presence with ada")
+    await ada.wait(lambda: expected in ada.of("presence"), "ada's own presence")
+
+
+async def test_join_history_carries_the_last_messages(peers):
+    """The join ack holds the room's last `limits.history` messages, oldest first."""
+    server = ChatServer(limits=Limits(history=3))
+    await server.start(name="chat-test")
+    bob = await connected(peers, server, "bob", "lobby")
+    for n in range(5):
+        await bob.call("say", {"room": "lobby", "text": str(n)})
+    ada = await connected(peers, server, "ada")
+    ack = await ada.call("join", {"room": "lobby"})
+    assert [m["text"] for m in ack["history"]] == ["2", "3", "4"]
+    await server.stop()
+
+
+async def test_leave_acks_and_tells_who_is_left(server, peers):
+    """leave acks {ok: true}; the others get presence without the leaver."""
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    assert await ada.call("leave", {"room": "lobby"}) == {"ok": True}
+    await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
+                   "presence without ada")
+    assert server.snapshot() == {NS: {"lobby": ["bob"]}}
+
+
+async def test_disconnect_tells_the_rooms(server, peers):
+    """When a member's connection ends, the rest of its rooms get presence."""
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    await ada.sio.disconnect()
+    await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
+                   "presence without ada")
+    await bob.wait(lambda: "ada disconnected (transport close)" in server.log, "the log line")
+
+
+@pytest.mark.parametrize(("event", "args", "error"), [
+    ("join", ({"room": "no spaces"},), "Room names use only letters A-Z, digits, '_' and '-' (not 'no spaces')."),
+    ("join", ({"room": "r" * 33},), "The room name is too long (33 characters): at most 32."),
+    ("join", ({"room": ""},), "The room name is empty."),
+    ("join", ({},), 'join needs a "room", as in {"room": "lobby"}.'),
+    ("join", ("lobby",), 'join takes one object like {"room": "lobby"}, not the text \'lobby\'.'),
+    ("join", ({"room": 5},), "A room name is text, not a number (5)."),
+    ("join", ({"room": "lobby"}, "extra"), 'join takes one object like {"room": "lobby"}, not a list.'),
+    ("join", (), 'join takes one object like {"room": "lobby"}, not nothing (null).'),
+    ("join", ({"room": "lobby"},), "You are already in room 'lobby'."),
+    ("leave", ({"room": "games"},), "You are not in room 'games'."),
+    ("leave", ([],), 'leave takes one object like {"room": "lobby"}, not a list.'),
+    ("say", ({"room": "lobby", "text": ""},), "The message is empty: say something."),
+    ("say", ({"room": "lobby", "text": "x" * 2001},), "The message is too long (2001 characters): at most 2000."),
+    ("say", ({"room": "lobby"},), 'say needs a "text", as in {"room": "lobby", "text": "hello"}.'),
+    ("say", ({"text": "hi"},), 'say needs a "room", as in {"room": "lobby", "text": "hello"}.'),
+    ("say", ({"room": "lobby", "text": ["hi"]},), "The text of a message is text, not a list."),
+    ("say", ({"room": "lobby", "text": "hi", "client_id": 7},), '"client_id" is text of 1 to 64 characters that you choose for each message.'),
+    ("say", ({"room": "games", "text": "hi"},), "Join room 'games' before saying something there."),
+    ("say", (42,), 'say takes one object like {"room": "lobby", "text": "hello"}, not a number (42).'),
+])
+async def test_refusals_are_error_acks_with_a_sentence(server, peers, event, args, error):
+    """Every refused request is acked {"ok": false, "error": <sentence>}; the client stays."""
+    ada = await connected(peers, server, "ada", "lobby")
+    assert await ada.call(event, *args) == {"ok": False, "error": error}
+    assert ada.sio.connected
+    assert (await ada.call("say", {"room": "lobby", "text": "still here"}))["ok"]
+
+
+# -- messages ------------------------------------------------------------------------------
+
+async def test_say_reaches_every_member_including_the_sender_and_no_one_else(server, peers):
+    """say acks {ok, id}; members get `said` with the message; other rooms get nothing."""
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    eve = await connected(peers, server, "eve", "games")
+    ack = await ada.call("say", {"room": "lobby", "text": "hello"})
+    assert set(ack) == {"ok", "id"} and ack["ok"] is True and isinstance(ack["id"], int)
+    for peer in (ada, bob):
+        [message] = await peer.wait(lambda peer=peer: peer.of("said"), "said")
+        assert {k: message[k] for k in ("id", "room", "name", "text")} == {
+            "id": ack["id"], "room": "lobby", "name": "ada", "text": "hello"}
+    await eve.call("say", {"room": "games", "text": "marker"})
+    await eve.wait(lambda: eve.of("said"), "eve's own message")
+    assert [m["text"] for m in eve.of("said")] == ["marker"]
+
+
+async def test_ids_increase_across_rooms(server, peers):
+    """Ids form one increasing sequence over the whole server."""
+    ada = await connected(peers, server, "ada", "a", "b")
+    ids = [(await ada.call("say", {"room": room, "text": "x"}))["id"] for room in "abab"]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+
+
+async def test_same_client_id_is_acked_with_the_same_id_and_not_broadcast_again(server, peers):
+    """A say repeated with its client_id gets the first id; members see it once."""
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    first = await ada.call("say", {"room": "lobby", "text": "once", "client_id": "c-1"})
+    again = await ada.call("say", {"room": "lobby", "text": "whatever", "client_id": "c-1"})
+    assert again == first
+    marker = await ada.call("say", {"room": "lobby", "text": "marker"})
+    await bob.wait(lambda: marker["id"] in bob.said_ids(), "the marker")
+    assert [m["text"] for m in bob.of("said")] == ["once", "marker"]
+
+
+async def test_unknown_events_are_ignored_and_the_sender_stays(server, peers, caplog):
+    """Unknown events (and events named like reserved ones) are ignored and logged."""
+    caplog.set_level(logging.INFO, logger="chatkit.server")
+    ada = await connected(peers, server, "ada", "lobby")
+    await ada.emit("dance", {"style": "tango"})
+    await ada.emit("message", "hello?")
+    await ada.emit("disconnect", "pretend")
+    await ada.emit("connect", {"name": "eve"})
+    assert (await ada.call("say", {"room": "lobby", "text": "still here"}))["ok"]
+    assert ada.sio.connected and server.snapshot() == {NS: {"lobby": ["ada"]}}
+    assert "ignored unknown event 'dance'" in caplog.text
+    assert "ignored an event named 'disconnect'" in caplog.text
+
+
+async def test_a_handler_failure_becomes_an_error_ack(server, peers, monkeypatch, caplog):
+    """An unexpected exception in the rules is logged and answered, never a crash."""
+    ada = await connected(peers, server, "ada", "lobby")
+
+    def broken(conn, payload):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(server.rules, "say", broken)
+    ack = await ada.call("say", {"room": "lobby", "text": "hi"})
+    assert ack["ok"] is False and ack["error"].startswith("The server failed to handle")
+    assert "boom" in caplog.text
+    assert (await ada.call("join", {"room": "games"}))["ok"]
+
+
+async def test_oversized_payload_ends_only_that_connection(peers):
+    """A packet over max_http_buffer_size closes its connection; others keep talking."""
+    server = ChatServer(max_http_buffer_size=10_000)
+    await server.start(name="chat-test")
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    await ada.emit("say", {"room": "lobby", "text": "x" * 20_000})
+    await ada.wait(lambda: ada.disconnects, "ada's connection to end")
+    assert (await bob.call("say", {"room": "lobby", "text": "still serving"}))["ok"]
+    await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
+                   "presence without ada")
+    late = peers()
+    await late.connect(server.url, {"name": "ada"})  # the name is free again
+    await server.stop()
+
+
+async def test_malformed_frames_never_crash_the_server(server, peers):
+    """Malformed frames are survived; an undecodable one ends only its connection, at once."""
+    bob = await connected(peers, server, "bob", "lobby")
+    url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url) as websocket:
+            await websocket.receive(timeout=timeout(5))  # engine.io open
+            await websocket.send_str('40/chat,{"name":"ada"}')
+            await running.wait_for(lambda: "ada connected" in server.log, timeout(5))
+            for frame in ['42/chat,[]', '42/chat,5', '42/chat,[null]', '42/chat,1["say"]']:
+                await websocket.send_str(frame)
+            await websocket.send_str('42/chat,9["join",{"room":"lobby"}]')
+            answers = []
+            while not any(text.startswith("43/chat,9") for text in answers):
+                answers.append((await websocket.receive(timeout=timeout(5))).data)
+            assert '43/chat,9[{"ok":true,"room":"lobby","members":["ada","bob"],"history":[]}]' in answers
+            await websocket.send_str("not engine.io at all")
+            closing = await websocket.receive(timeout=timeout(5))
+            assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1002
+    await bob.wait(lambda: "ada disconnected (transport error)" in server.log, "ada's end")
+    assert server.snapshot() == {NS: {"lobby": ["bob"]}}
+    assert (await bob.call("say", {"room": "lobby", "text": "still serving"}))["ok"]
+    await server.stop()
+    assert not server.sio.eio.background_tasks
+
+
+# -- resume --------------------------------------------------------------------------------
+
+async def test_resume_replays_missed_messages_in_order_before_newer_ones(server, peers):
+    """Reconnecting with rooms and offset replays every missed `said`, then live ones."""
+    ada = await connected(peers, server, "ada", "lobby", "games")
+    bob = await connected(peers, server, "bob", "lobby", "games", "other")
+    for n in range(3):
+        await bob.call("say", {"room": "lobby", "text": f"seen {n}"})
+    await ada.wait(lambda: len(ada.of("said")) == 3, "three messages")
+    offset = ada.said_ids()[-1]
+    session = ada.of("welcome")[0]["session"]
+    await ada.sio.disconnect()
+    missed = []
+    for n, room in enumerate(["lobby", "games", "other", "lobby"]):
+        missed.append((await bob.call("say", {"room": room, "text": f"missed {n}"}))["id"])
+    back = peers()
+    await back.connect(server.url, {"name": "ada", "session": session,
+                                    "rooms": ["lobby", "games"], "offset": offset})
+    live = (await bob.call("say", {"room": "games", "text": "live"}))["id"]
+    await back.wait(lambda: live in back.said_ids(), "the live message")
+    assert [event for event, _ in back.events][:4] == ["welcome", "said", "said", "said"]
+    assert back.said_ids() == [missed[0], missed[1], missed[3], live]  # not "other"
+    assert server.snapshot()[NS]["games"] == ["ada", "bob"]
+
+
+async def test_rooms_without_offset_rejoin_without_replay(server, peers):
+    """auth rooms without an offset put the client back in its rooms, replaying nothing."""
+    bob = await connected(peers, server, "bob", "lobby")
+    await bob.call("say", {"room": "lobby", "text": "old"})
+    ada = peers()
+    await ada.connect(server.url, {"name": "ada", "rooms": ["lobby"]})
+    live = (await bob.call("say", {"room": "lobby", "text": "new"}))["id"]
+    await ada.wait(lambda: ada.of("said"), "the live message")
+    assert ada.said_ids() == [live]
+    await bob.wait(lambda: {"room": "lobby", "members": ["ada", "bob"]} in bob.of("presence"),
+                   "presence with ada")
+
+
+async def test_sqlite_keeps_ids_history_and_resume_across_a_restart(tmp_path, peers):
+    """Restarted on the same --db file, ids continue and a client resumes what it missed."""
+    db = tmp_path / "chat.db"
+    first = ChatServer(db=db)
+    await first.start(name="chat-test")
+    ada = await connected(peers, first, "ada", "lobby")
+    seen = (await ada.call("say", {"room": "lobby", "text": "one", "client_id": "m1"}))["id"]
+    await ada.call("say", {"room": "lobby", "text": "two"})
+    await first.stop()
+
+    second = ChatServer(db=db)
+    await second.start(name="chat-test")
+    back = peers()
+    await back.connect(second.url, {"name": "ada", "rooms": ["lobby"], "offset": seen})
+    await back.wait(lambda: back.of("said"), "the replay")
+    assert [m["text"] for m in back.of("said")] == ["two"]
+    assert await back.call("say", {"room": "lobby", "text": "again", "client_id": "m1"}) == {
+        "ok": True, "id": seen}
+    assert (await back.call("say", {"room": "lobby", "text": "three"}))["id"] == seen + 2
+    bob = await connected(peers, second, "bob")
+    history = (await bob.call("join", {"room": "lobby"}))["history"]
+    assert [m["text"] for m in history] == ["one", "two", "three"]
+    await second.stop()
+
+
+# -- transports, shutdown, introspection ----------------------------------------------------
+
+async def test_permessage_deflate_is_refused(server):
+    """A WebSocket client offering compression gets an uncompressed connection."""
+    url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url, compress=15) as websocket:
+            assert websocket.compress == 0
+            opening = await websocket.receive(timeout=timeout(5))
+            assert opening.data.startswith('0{"sid"')
+
+
+@pytest.mark.parametrize("transports", [["polling"], None], ids=["polling", "upgrade"])
+async def test_polling_and_upgrading_clients_work(server, peers, transports):
+    """Long-polling clients, and those that upgrade like browsers, chat too."""
+    ada = peers()
+    await ada.connect(server.url, {"name": "ada"}, transports=transports)
+    await ada.wait(lambda: ada.of("welcome"), "welcome")
+    assert (await ada.call("join", {"room": "lobby"}))["ok"]
+    ack = await ada.call("say", {"room": "lobby", "text": "polled"})
+    await ada.wait(lambda: ack["id"] in ada.said_ids(), "the message")
+    await asyncio.wait_for(server.stop(), timeout(5))
+    await ada.wait(lambda: ada.disconnects, "the client to notice")
+
+
+async def test_stop_is_idempotent_and_leaves_no_tasks(peers):
+    """stop() twice is fine; afterwards no socketio/engineio/aiohttp task is left."""
+    server = ChatServer(ping_interval=2, ping_timeout=2)
+    await server.start(name="chat-test")
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    await ada.call("say", {"room": "lobby", "text": "hi"})
+    await server.stop()
+    await server.stop()
+    for peer in (ada, bob):
+        await peer.wait(lambda peer=peer: peer.disconnects, "the client to notice")
+        # A lost connection, not a goodbye: clients that reconnect will come back.
+        assert peer.disconnects == ["transport error"]
+        await peer.sio.disconnect()
+    await running.wait_for(lambda: not library_tasks(), timeout(5), what="no library task")
+    assert server.url is None and running.running() == {}
+
+
+async def test_server_side_leaves_no_tasks_right_after_stop(server, peers):
+    """The server's own tasks (ping tasks included) are gone as soon as stop() returns."""
+    ada = await connected(peers, server, "ada", "lobby")
+    await ada.call("say", {"room": "lobby", "text": "hi"})
+    await server.stop()
+    assert not server.sio.eio.background_tasks
+
+
+async def test_a_never_started_server_stops_quietly(tmp_path):
+    """stop() on a server that never started only closes its store."""
+    server = ChatServer(db=tmp_path / "chat.db")
+    await server.stop()
+    await server.stop()
+    with pytest.raises(RuntimeError, match="already started"):
+        await server.start()
+
+
+async def test_start_twice_is_refused_and_a_rerun_replaces_the_old_server(server):
+    """A ChatServer starts once; a new one under the same name stops the old one."""
+    with pytest.raises(RuntimeError, match="make a new one"):
+        await server.start(name="chat-test")
+    newer = ChatServer()
+    handle = await newer.start(name="chat-test")
+    assert server.url is None and newer.url == handle.url
+    assert running.running() == {"chat-test": handle.url}
+    await newer.stop()
+
+
+async def test_snapshot_maps_namespaces_rooms_and_names(server, peers):
+    """snapshot() returns plain data: namespaces -> rooms -> member names."""
+    assert server.snapshot() == {NS: {}}
+    ada = await connected(peers, server, "ada", "lobby", "games")
+    await connected(peers, server, "bob", "lobby")
+    assert server.snapshot() == {NS: {"games": ["ada"], "lobby": ["ada", "bob"]}}
+    personal = server.snapshot(personal_rooms=True)[NS]
+    assert personal[ada.sio.get_sid(NS)] == ["ada"] and len(personal) == 4
+    server.snapshot()[NS]["lobby"].append("mallory")  # a copy: changing it changes nothing
+    assert server.snapshot()[NS]["lobby"] == ["ada", "bob"]
+
+
+async def test_log_has_one_line_per_connect_and_disconnect(server, peers):
+    """server.log reads like a teacher's console."""
+    ada = await connected(peers, server, "ada")
+    refused = peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.connect(server.url, {"name": "ada"})
+    await ada.sio.disconnect()
+    await running.wait_for(lambda: len(server.log) == 3, timeout(5), what="three log lines")
+    assert list(server.log) == [
+        "ada connected",
+        "refused a connection: The name 'ada' is taken by someone connected now. "
+        "Pick another name.",
+        "ada disconnected (transport close)",
+    ]
+
+
+async def test_db_and_store_together_are_refused(tmp_path):
+    """Giving both a db file and a store is a mistake reported at once."""
+    from chatkit.store import MemoryStore
+    with pytest.raises(ValueError, match="either db"):
+        ChatServer(db=tmp_path / "x.db", store=MemoryStore())
