@@ -9,8 +9,11 @@ python-socketio keeps membership in ``sio.manager.rooms``: for each namespace, e
 maps to the clients (sids) in it. Two kinds of room are made for you: every client
 connected to a namespace is in the room ``None`` (what ``emit`` without ``to`` reaches),
 and every client has a private room named after its own sid (what ``to=sid`` reaches).
-:func:`snapshot` lists clients under the rooms they joined, and under ``EVERYONE`` the
-ones in no named room, so the map shows what an emit to each room would reach.
+:func:`snapshot` lists clients under the rooms they joined, and under :data:`NO_ROOM` the
+ones in no named room, so the map shows what an emit to each room would reach. A client
+whose ``connect`` or ``disconnect`` handler is still running is left out: socket.io does
+not count it as connected (an emit may or may not reach it), and its name may be
+unknown or already forgotten.
 """
 
 from __future__ import annotations
@@ -33,22 +36,27 @@ def snapshot(sio, *, label: Callable[[str], str | None] | None = None,
     ``label(sid)`` names a client (default: its sid; a ``None`` result falls back to the
     sid). With ``private_rooms=True`` each client's own room (named by its sid) is listed
     too. Clients of a namespace who joined no other room appear under :data:`NO_ROOM`.
+    Only connected clients are listed: not those whose connect or disconnect handler is
+    still running.
     """
     def name(sid: str) -> str:
         return (label(sid) if label else None) or sid
 
+    manager = sio.manager
     layout: dict[str, dict[str, list[str]]] = {}
-    for namespace, rooms in sorted(sio.manager.rooms.items()):
-        everyone = set(rooms.get(None, {}))
+    for namespace, rooms in sorted(manager.rooms.items()):
+        everyone = {sid for sid in rooms.get(None, {})
+                    if manager.is_connected(sid, namespace)}
         in_a_room: set[str] = set()
         named: dict[str, list[str]] = {}
         for room, members in rooms.items():
             if room is None:
                 continue
-            if room in members:  # a client's private room, named by its own sid
-                if private_rooms:
+            if room in rooms.get(None, {}):  # a client's private room, named by its own sid
+                if private_rooms and room in everyone:
                     named[f"private: {name(room)}"] = [name(room)]
                 continue
+            members = everyone.intersection(members)
             in_a_room.update(members)
             if members:
                 named[room] = sorted(name(sid) for sid in members)

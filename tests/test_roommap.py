@@ -57,6 +57,20 @@ def test_snapshot_follows_leave_and_disconnect():
     }
 
 
+def test_snapshot_leaves_out_clients_still_connecting_or_disconnecting():
+    """A client whose connect or disconnect handler is running is not on the map."""
+    sio, names = server_with_clients()
+    bob = next(sid for sid, name in names.items() if name == "bob")
+    sio.manager.pre_disconnect(bob, "/chat")  # what python-socketio does before `disconnect`
+    newcomer = sio.manager.pre_connect("eio-erin", "/news")  # its `connect` handler runs
+    names[newcomer] = "erin"
+    assert snapshot(sio, label=names.get, private_rooms=True) == {
+        "/chat": {NO_ROOM: ["dave"], "lobby": ["alice"], "private: alice": ["alice"],
+                  "private: dave": ["dave"]},
+        "/news": {NO_ROOM: ["carol"], "private: carol": ["carol"]},
+    }
+
+
 def test_unlabelled_clients_show_their_sid():
     """Without a label function a client is shown by its sid."""
     sio, names = server_with_clients()
