@@ -33,6 +33,7 @@ from chatkit.websocket import WebSocket
 
 __all__ = [
     "check_add_and_shout",
+    "check_rooms_and_whispers",
     "check_shout_server",
     "check_staleness",
 ]
@@ -322,3 +323,233 @@ async def _try_shout(clients: dict[str, _SocketIOClient], sender: str, text: str
 
 def _show_args(args: tuple) -> str:
     return repr(args[0]) if len(args) == 1 else f"{len(args)} arguments {args!r}"
+
+
+# -- notebook 04: rooms and namespaces --------------------------------------------------------
+
+async def check_rooms_and_whispers(sio: socketio.AsyncServer, *, timeout: float = 2.0) -> None:
+    """Notebook 04: check a server whose ``/chat`` namespace has rooms and whispers.
+
+    Clients connect to ``/chat`` with ``auth={"name": ...}``.
+
+    * ``join`` comes with a room name: the server puts the client in that room and
+      acknowledges with the sorted names of everyone in the room now, the client included.
+    * ``whisper`` comes with two arguments, a name and a text: the client of that name, and
+      no one else, gets a ``whispered`` event with ``{"from": <sender's name>, "text":
+      text}``. The ack is True, or False when nobody of that name is connected (any more).
+
+    The check serves ``sio`` itself (don't serve it first) on a free port, connects four
+    clients over WebSocket (alice, bob, carol, dave), tries both events, then disconnects
+    them and stops the server. ``timeout`` is how long to wait for each answer.
+    """
+    _hint(isinstance(sio, socketio.AsyncServer),
+          f"pass the server object, a socketio.AsyncServer(async_mode=\"aiohttp\"); got "
+          f"{sio!r}")
+    _hint(sio.async_mode == "aiohttp",
+          f"the check serves your server with aiohttp: create it with "
+          f"socketio.AsyncServer(async_mode=\"aiohttp\") (yours says {sio.async_mode!r})")
+    failures: list[tuple[str, Exception]] = []
+    originals = _catch_handler_failures(sio, failures)
+    clients: dict[str, _ChatNamespaceClient] = {}
+    try:
+        server = await serve_socketio(sio, name="exercise-rooms")
+        for name in ("alice", "bob", "carol", "dave"):
+            clients[name] = _ChatNamespaceClient(name, timeout)
+            await clients[name].connect(server.url)
+        await _try_joins(sio, clients, failures)
+        await _try_whisper(sio, clients, "alice", "carol", "psst, carol", failures)
+        await _try_whisper(sio, clients, "dave", "bob", "hi bob, it's dave", failures)
+        await _try_whisper(sio, clients, "carol", "nobody", "anyone?", failures)
+        await _try_whisper_after_disconnect(sio, clients, failures)
+    finally:
+        for client in clients.values():
+            await client.sio.shutdown()
+        await running.stop("exercise-rooms")
+        for namespace, handlers in originals.items():
+            sio.handlers[namespace].update(handlers)
+    print("Right: join answers who is in the room, and a whisper reaches one client only.")
+
+
+class _ChatNamespaceClient:
+    """A raw socket.io client of ``/chat`` that writes down every event it gets."""
+
+    def __init__(self, name: str, timeout: float) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.events: list[tuple[str, tuple]] = []
+        self.sio = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        self.sio.on("*", lambda event, *args: self.events.append((event, args)),
+                    namespace="/chat")
+        self.sio.on("sync", lambda *args: True, namespace="/chat")
+
+    async def connect(self, url: str) -> None:
+        try:
+            await self.sio.connect(url, namespaces=["/chat"], auth={"name": self.name},
+                                   transports=["websocket"], wait_timeout=self.timeout)
+        except socketio.exceptions.ConnectionError as exc:
+            _hint(False, f"{self.name} could not connect to the /chat namespace ({exc}): a "
+                         f"server accepts a namespace only when it has handlers there, so "
+                         f"register them with namespace=\"/chat\"; if you wrote a `connect` "
+                         f"handler, let it accept every client (return None, don't raise)")
+
+    async def call(self, event: str, data: Any, what: str) -> Any:
+        try:
+            return await self.sio.call(event, data, namespace="/chat", timeout=self.timeout)
+        except socketio.exceptions.TimeoutError:
+            _hint(False, f"{what} and got no answer within {self.timeout:g} s: register a "
+                         f"handler with @sio.on(\"{event}\", namespace=\"/chat\") and return "
+                         f"the answer from it (its return value is the ack)")
+
+    def whispers(self) -> list[tuple]:
+        return [args for event, args in self.events if event == "whispered"]
+
+
+def _rooms_failure_hint(failures: list[tuple[str, Exception]]) -> None:
+    if failures:
+        event, exc = failures[0]
+        extra = (" A handler gets the sender's sid first, then one parameter per argument: "
+                 "`async def whisper(sid, to_name, text)`." if isinstance(exc, TypeError)
+                 else " Whispering to a name nobody has must answer False, not fail."
+                 if isinstance(exc, KeyError) else "")
+        _hint(False, f"your {event!r} handler raised {type(exc).__name__}: {exc}.{extra}")
+
+
+async def _settle(sio: socketio.AsyncServer,
+                  clients: dict[str, _ChatNamespaceClient]) -> None:
+    """Call every connected client once: a connection delivers in order, so afterwards
+    every event sent before has arrived wherever it was going."""
+    for client in clients.values():
+        if client.sio.connected:
+            await sio.call("sync", to=client.sio.get_sid("/chat"), namespace="/chat",
+                           timeout=client.timeout)
+
+
+async def _try_joins(sio: socketio.AsyncServer, clients: dict[str, _ChatNamespaceClient],
+                     failures: list[tuple[str, Exception]]) -> None:
+    sid_of = {name: client.sio.get_sid("/chat") for name, client in clients.items()}
+    for name, room, expected in [("alice", "lobby", ["alice"]),
+                                 ("bob", "lobby", ["alice", "bob"]),
+                                 ("carol", "games", ["carol"]),
+                                 ("bob", "games", ["bob", "carol"])]:
+        did = f"{name} joined {room!r}"
+        got = await clients[name].call("join", room, did)
+        _rooms_failure_hint(failures)
+        _hint(room in sio.rooms(sid_of[name], namespace="/chat"),
+              f"{did}, but the server has not put {name} in that room: "
+              f"`await sio.enter_room(sid, room, namespace=\"/chat\")`")
+        _hint(got is not None, f"{did} and the ack had no value: return the sorted list of "
+                               f"the names in the room")
+        _hint(isinstance(got, list) and all(isinstance(n, str) for n in got),
+              f"{did} and the ack was {got!r}: return a list of names (a tuple would "
+              f"become several values)")
+        _hint(not set(got) & set(sid_of.values()),
+              f"{did} and the ack holds sids ({got!r}): answer with names; keep each "
+              f"client's name from its `connect` (auth[\"name\"]) by sid")
+        _hint(sorted(got) != expected or got == expected,
+              f"{did}: the ack {got!r} has the right names, sort them: {expected!r}")
+        _hint(got == expected or set(got) < set(expected),
+              f"{did}: expected {expected!r}, got {got!r}")
+        _hint(got == expected,
+              f"{did}: expected {expected!r}, got {got!r}: list everyone in the room, not "
+              f"only the newcomer. The server can see who is in a room: "
+              f"sio.manager.get_participants(\"/chat\", room) gives (sid, eio_sid) pairs "
+              f"(or keep your own lists)")
+
+
+async def _try_whisper(sio: socketio.AsyncServer, clients: dict[str, _ChatNamespaceClient],
+                       sender: str, to: str, text: str,
+                       failures: list[tuple[str, Exception]]) -> None:
+    for client in clients.values():
+        client.events.clear()
+    did = f"{sender} whispered {text!r} to {to}"
+    got = await clients[sender].call("whisper", (to, text), did)
+    await _settle(sio, clients)
+    _rooms_failure_hint(failures)
+    delivered = to in clients
+    _hint(got is delivered,
+          f"{did} and the ack was {got!r}, expected {delivered}: return True when the "
+          f"whisper was sent, False when nobody of that name is connected")
+    for name, client in clients.items():
+        received = client.whispers()
+        if name != to:
+            if received:
+                _hint(False, f"{did}, and {name} got it too ({_show_args(received[0])}): "
+                             f"send it to {to} only, with to=<{to}'s sid>: a client's own "
+                             f"room is named by its sid")
+            continue
+        if not received:
+            others = sorted({event for event, _ in client.events if event != "sync"})
+            _hint(not others, f"{did}; {to} got {', '.join(map(repr, others))} but no "
+                              f"'whispered' event: emit the event named 'whispered'")
+            _hint(False, f"{did}; {to} got nothing: emit 'whispered' with to=<{to}'s sid>. "
+                         f"Each client's own room is named by its sid, not its name "
+                         f"(to=\"{to}\" is a room nobody is in)")
+        expected = {"from": sender, "text": text}
+        _hint(len(received) == 1, f"{did}; {to} got it {len(received)} times")
+        _hint(received[0] == (expected,), f"{did}; {to} got {_show_args(received[0])}, "
+                                          f"expected {expected!r}")
+
+
+async def _try_whisper_after_disconnect(sio: socketio.AsyncServer,
+                                        clients: dict[str, _ChatNamespaceClient],
+                                        failures: list[tuple[str, Exception]]) -> None:
+    dave = clients.pop("dave")
+    sid = dave.sio.get_sid("/chat")
+    await dave.sio.disconnect()
+    try:  # until the server's disconnect handler (if any) has run
+        await running.wait_for(lambda: sid not in sio.manager.rooms.get("/chat", {}).get(
+            None, {}), dave.timeout)
+    except TimeoutError:
+        _hint(False, f"dave disconnected and the server did not notice within "
+                     f"{dave.timeout:g} s: does your `disconnect` handler return?")
+    did = "dave disconnected; then alice whispered to him"
+    got = await clients["alice"].call("whisper", ("dave", "still there?"), did)
+    _rooms_failure_hint(failures)
+    _hint(got is not True,
+          f"{did}, and the ack was True: forget a client's name when it disconnects (in "
+          f"a `disconnect` handler). An emit to a sid that is gone reaches nobody, "
+          f"silently")
+    _hint(got is False, f"{did}, and the ack was {got!r}, expected False")
+
+
+# -- notebook 05: the live chat panel ---------------------------------------------------------
+
+async def check_me_command(say_with_me: Callable[[Any, str], Awaitable[Any]], *,
+                           timeout: float = 5.0) -> None:
+    """Notebook 05: ``say_with_me(panel, text)`` turns ``/me waves`` into ``* name waves``.
+
+    Connects a panel named "tester" and a listening client to a chat server of its own,
+    says three lines through your function and checks what the listener receives.
+    """
+    from chatkit.client import ChatClient
+    from chatkit.panel import ChatPanel
+    from chatkit.server import ChatServer
+
+    server = ChatServer()
+    await server.start(name="exercise-05")
+    listener = await ChatClient("listener", rooms=["lobby"]).connect(server.url)
+    panel = await ChatPanel.connect(server.url, "tester", room="lobby")
+    try:
+        cases = [("/me waves", "* tester waves"), ("hello", "hello"),
+                 ("/menu please", "/menu please")]
+        for typed, expected in cases:
+            result = say_with_me(panel, typed)
+            assert inspect.isawaitable(result), (
+                "say_with_me must be `async def` and return `await panel.say(...)`")
+            await asyncio.wait_for(result, timeout)
+            try:
+                event = await listener.next("said", timeout=timeout)
+            except TimeoutError:
+                raise AssertionError(f"after say_with_me(panel, {typed!r}) nothing was said "
+                                     f"in the room: did you call `await panel.say(...)`?") from None
+            got = event.data["text"]
+            assert got == expected, (
+                f"say_with_me(panel, {typed!r}) said {got!r}; expected {expected!r}. "
+                + ("Only text starting with '/me ' (with the space) is a command."
+                   if typed.startswith("/menu") else
+                   "Use panel.client.name for the name, and keep the rest of the text."))
+    finally:
+        await panel.client.disconnect()
+        await listener.disconnect()
+        await server.stop()
+    print("Right: /me becomes an action line, everything else is said as typed.")

@@ -1,0 +1,351 @@
+"""ChatPanel: a live chat window inside the notebook, driven by a ChatClient.
+
+Introduced in notebook 05. Everything in it is a piece from notebooks 01-04 wired to a
+widget: socket.io events (``said``, ``presence``, ``notice``) become rows in a message
+list, the client's connection status becomes a coloured label, and Enter or the Send
+button becomes ``client.say(...)``::
+
+    panel = await ChatPanel.connect(server_url, name="ada", room="lobby")
+    panel                                   # shows it
+    await panel.say("hello, everyone")      # what pressing Enter does
+
+Three rules keep it fast and safe:
+
+* what other people type is data: the browser sets it as text, never as HTML;
+* a new message is sent to the browser on its own, so appending the 5,000th message
+  costs what the 10th did; the panel keeps the last ``max_messages`` (default 500) in
+  memory and on screen, and older ones are dropped (the server keeps history);
+* event handlers only change widgets; nothing here prints into the notebook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import ipywidgets as widgets
+import traitlets
+
+from chatkit.client import ChatClient, ChatError, Event, Status, StatusChange
+
+__all__ = ["ChatPanel", "ChatView", "make_row"]
+
+HERE = Path(__file__).parent
+
+#: How many messages a panel keeps, in memory and on screen, unless told otherwise.
+DEFAULT_MAX_MESSAGES = 500
+
+
+def make_row(kind: str, text: str, *, name: str = "", ts: float | None = None,
+             id: int | None = None) -> dict:
+    """One row of the message list, as the browser draws it (local time, HH:MM:SS)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(ts if ts is not None else time.time()))
+    return {"kind": kind, "name": name, "text": text, "time": stamp, "id": id}
+
+
+class ChatView(anywidget.AnyWidget):
+    """The message list and input line; the browser side is ``panel_view.js``.
+
+    ``messages`` holds what is shown (at most ``max_messages``, oldest dropped first);
+    ``draft`` is the text in the input line. Enter or Send in the browser calls
+    ``on_submit`` handlers with the draft.
+    """
+
+    _esm = HERE / "panel_view.js"
+    _css = HERE / "panel_view.css"
+
+    draft = traitlets.Unicode("").tag(sync=True)
+    placeholder = traitlets.Unicode("Type a message and press Enter").tag(sync=True)
+    max_length = traitlets.Int(2000).tag(sync=True)
+    enabled = traitlets.Bool(True).tag(sync=True)
+    max_messages = traitlets.Int(DEFAULT_MAX_MESSAGES).tag(sync=True)
+
+    def __init__(self, *, max_messages: int = DEFAULT_MAX_MESSAGES, **kwargs: Any):
+        super().__init__(max_messages=max_messages, **kwargs)
+        self.messages: deque[dict] = deque(maxlen=max_messages)
+        self._submit_handlers: list = []
+        self.on_msg(self._on_browser_message)
+
+    def append(self, kind: str, text: str, *, name: str = "", ts: float | None = None) -> dict:
+        """Add one row: ``kind`` is "said", "mine", "notice", "presence" or "refused"."""
+        return self.add_row(make_row(kind, text, name=name, ts=ts))
+
+    def add_row(self, row: dict) -> dict:
+        """Add a row made by :func:`make_row`; only this row travels to the browser."""
+        self.messages.append(row)
+        self.send({"type": "append", "message": row})
+        return row
+
+    def on_submit(self, handler) -> None:
+        """Call ``handler(text)`` when the user presses Enter or Send with a draft."""
+        self._submit_handlers.append(handler)
+
+    def submit(self) -> None:
+        """Do what Enter does: hand the draft to the submit handlers (if it has text)."""
+        if self.draft.strip():
+            for handler in self._submit_handlers:
+                handler(self.draft)
+
+    def _on_browser_message(self, _widget, content: dict, _buffers) -> None:
+        if content.get("type") == "sync":  # a view was just drawn: give it the rows so far
+            self.send({"type": "reset", "messages": list(self.messages)})
+        elif content.get("type") == "submit":
+            text = content.get("text")
+            if isinstance(text, str):
+                self.draft = text
+            self.submit()
+
+    def show(self, messages: list[dict]) -> None:
+        """Replace every row at once (switching rooms); keeps the last ``max_messages``."""
+        self.messages.clear()
+        self.messages.extend(messages)
+        self.send({"type": "reset", "messages": list(self.messages)})
+
+
+_STATUS_COLOURS = {
+    Status.CONNECTING: "#b58900", Status.CONNECTED: "#2e7d32",
+    Status.RECONNECTING: "#b58900", Status.REFUSED: "#c62828",
+    Status.DISCONNECTED: "#757575",
+}
+
+
+class ChatPanel(widgets.VBox):
+    """A chat window for one :class:`~chatkit.client.ChatClient`: status, rooms, members,
+    messages and an input line.
+
+    Make one with :meth:`connect` (connects for you) or around a client you made. Every
+    option is keyword-only.
+
+    Args:
+        client: the client the panel drives; the panel watches its status and events.
+        room: the room shown first, if the client is in it; otherwise the first room in
+            alphabetical order, or the first one joined later.
+        max_messages: how many messages to keep per room, in memory and on screen
+            (default 500); the server keeps the whole history.
+        title: shown above the panel; the client's name by default.
+    """
+
+    def __init__(self, client: ChatClient, *, room: str | None = None,
+                 max_messages: int = DEFAULT_MAX_MESSAGES, title: str | None = None):
+        """Must be called while the event loop runs (in a cell, or an ``async def``)."""
+        self.client = client
+        self.room: str | None = None
+        self.max_messages = max_messages
+        self.members: dict[str, list[str]] = {}
+        self.unread: dict[str, int] = {}
+        self._by_room: dict[str, deque[dict]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._loop = asyncio.get_running_loop()  # the cells' loop, where the client lives
+        self._updating_picker = False
+        self.view = ChatView(max_messages=max_messages)
+        self.view.on_submit(lambda text: self._spawn(self.say(text)))
+        self.status_label = widgets.HTML()
+        self.room_picker = widgets.Dropdown(options=[], description="room",
+                                            layout=widgets.Layout(width="200px"))
+        self.room_picker.observe(self._on_pick, names="value")
+        self.new_room = widgets.Text(placeholder="another room",
+                                     layout=widgets.Layout(width="140px"))
+        self.join_button = widgets.Button(description="Join", layout=widgets.Layout(width="60px"))
+        self.leave_button = widgets.Button(description="Leave", layout=widgets.Layout(width="70px"))
+        self.join_button.on_click(lambda _: self._spawn(self.join(self.new_room.value)))
+        self.leave_button.on_click(lambda _: self._spawn(self.leave(self.room)))
+        self.member_list = widgets.HTML(layout=widgets.Layout(width="150px"))
+        heading = widgets.HTML(f"<b>{html.escape(title or str(client.name))}</b>")
+        super().__init__(children=[
+            widgets.HBox([heading, self.status_label]),
+            widgets.HBox([self.room_picker, self.new_room, self.join_button,
+                          self.leave_button]),
+            widgets.HBox([self.view, self.member_list],
+                         layout=widgets.Layout(align_items="flex-start")),
+        ], layout=widgets.Layout(border="1px solid #ddd", padding="6px", width="560px"))
+        for joined in sorted(client.rooms):
+            self._remember(joined, client.messages(joined))
+        shown = room if room in self._by_room else min(self._by_room, default=None)
+        self._select(shown)
+        self._on_status(StatusChange(client.status, client.detail))
+        client.watch(on_status=self._on_status, on_event=self._on_event)
+
+    @classmethod
+    async def connect(cls, url: str, name: str, *, code: str | None = None,
+                   room: str | None = "lobby", max_messages: int = DEFAULT_MAX_MESSAGES,
+                   **client_options: Any) -> ChatPanel:
+        """Connect ``name`` to the chat at ``url``, join ``room``, and return the panel.
+
+        A refused connection (wrong join code, name taken) does not raise: the panel
+        shows "refused" and the server's reason, as a chat app would. Other options go to
+        :class:`~chatkit.client.ChatClient`. Note: this method is a coroutine.
+
+        Example::
+
+            panel = await ChatPanel.connect("http://127.0.0.1:5000", "ada", code="maple-42")
+        """
+        panel = cls(ChatClient(name, code=code, **client_options), max_messages=max_messages)
+        try:
+            await panel.client.connect(url)
+        except (ChatError, ConnectionError):
+            return panel  # the status line says why
+        if room is not None:
+            await panel.join(room)
+        return panel
+
+    def __repr__(self) -> str:
+        where = f" in {self.room!r}" if self.room else ""
+        return f"ChatPanel({self.client.name}{where}, {self.client.status.value})"
+
+    def transcript(self) -> list[str]:
+        """The shown room's rows as plain lines, without times: what a cell can print.
+
+        Messages read ``alice: hello``; presence, notices and refusals start with ``*``.
+        """
+        return [f"{row['name']}: {row['text']}" if row["name"] else f"* {row['text']}"
+                for row in self.view.messages]
+
+    @property
+    def status(self) -> Status:
+        """The client's connection status, as the panel shows it."""
+        return self.client.status
+
+    def _refuse(self, why: str) -> None:
+        """Show a refusal to this user only (it is not a chat message)."""
+        if self.room in self._by_room:
+            self._add(self.room, make_row("refused", why))
+        else:
+            self.view.append("refused", why)
+
+    async def say(self, text: str) -> int | None:
+        """Say ``text`` in the shown room, as Enter does; return the message id.
+
+        The input line is cleared once the server has the message. A refusal is shown
+        to the sender (only) in red, and the text stays in the input line to fix.
+        Note: this method is a coroutine.
+        """
+        if self.room is None:
+            self._refuse("join a room first")
+            return None
+        try:
+            message_id = await self.client.say(self.room, text)
+        except (ChatError, TimeoutError) as refusal:
+            self._refuse(f"not sent: {refusal}")
+            return None
+        if self.view.draft == text:
+            self.view.draft = ""
+        return message_id
+
+    async def join(self, room: str) -> None:
+        """Join ``room`` and show it, with its recent history and members."""
+        room = room.strip()
+        try:
+            ack = await self.client.join(room)
+        except (ChatError, TimeoutError) as refusal:
+            self._refuse(f"cannot join {room!r}: {refusal}")
+            return
+        self.members[ack["room"]] = list(ack.get("members", []))
+        self._remember(ack["room"], ack.get("history", []))
+        self.new_room.value = ""
+        self._select(ack["room"])
+
+    async def leave(self, room: str | None) -> None:
+        """Leave ``room``; the panel shows another room the client is still in, if any."""
+        if room is None:
+            return
+        try:
+            await self.client.leave(room)
+        except (ChatError, TimeoutError) as refusal:
+            self._refuse(f"cannot leave {room!r}: {refusal}")
+            return
+        self._by_room.pop(room, None)
+        self.members.pop(room, None)
+        self.unread.pop(room, None)
+        remaining = sorted(self._by_room)
+        self._select(remaining[0] if remaining else None)
+
+    def _spawn(self, coroutine) -> None:
+        # Widget callbacks are plain functions, and ipykernel 7 may call them outside the
+        # loop that runs the cells and the client: hand the coroutine to that loop.
+        def start() -> None:
+            task = asyncio.ensure_future(coroutine)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        self._loop.call_soon_threadsafe(start)
+
+    def _remember(self, room: str, messages) -> None:
+        rows = self._by_room.setdefault(room, deque(maxlen=self.max_messages))
+        seen = {row.get("id") for row in rows}
+        for message in messages:
+            if message.get("id") not in seen:
+                rows.append(self._row(message))
+        self._refresh_rooms()
+
+    def _row(self, message: dict) -> dict:
+        kind = "mine" if message.get("name") == self.client.name else "said"
+        return make_row(kind, str(message.get("text", "")), name=str(message.get("name", "")),
+                        ts=message.get("ts"), id=message.get("id"))
+
+    def _select(self, room: str | None) -> None:
+        self.room = room
+        self.unread.pop(room, None)
+        self._refresh_rooms()
+        self.view.show(list(self._by_room.get(room, ())))
+        self._refresh_members()
+
+    def _on_pick(self, change) -> None:
+        if not self._updating_picker and change["new"] not in (None, self.room):
+            self._select(change["new"])
+
+    def _refresh_rooms(self) -> None:
+        options = [(f"{room} ({self.unread[room]})" if self.unread.get(room) else room, room)
+                   for room in sorted(self._by_room)]
+        self._updating_picker = True  # setting options moves the value: not a user's pick
+        try:
+            self.room_picker.options = options
+            self.room_picker.value = self.room if self.room in self._by_room else None
+        finally:
+            self._updating_picker = False
+
+    def _refresh_members(self) -> None:
+        names = self.members.get(self.room, [])
+        items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
+        self.member_list.value = (f"<b>here ({len(names)})</b><ul style='margin:0;"
+                                  f"padding-left:16px'>{items}</ul>") if self.room else ""
+
+    def _on_status(self, change: StatusChange) -> None:
+        colour = _STATUS_COLOURS.get(change.status, "#757575")
+        self.status_label.value = (f"<span style='color:{colour}'>● {html.escape(str(change))}"
+                                   f"</span>")
+        self.view.enabled = change.status in (Status.CONNECTED, Status.RECONNECTING)
+
+    def _on_event(self, event: Event) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.type == "said":
+            self._add(data.get("room"), self._row(data), unread=True)
+        elif event.type == "presence":
+            self._on_presence(data.get("room"), list(data.get("members", [])))
+        elif event.type == "notice":
+            self._add(data.get("room", self.room), make_row("notice", str(data.get("text", ""))))
+
+    def _add(self, room: str | None, row: dict, *, unread: bool = False) -> None:
+        """Keep ``row`` in ``room``'s list; draw it if that room is shown."""
+        if room not in self._by_room:
+            return
+        self._by_room[room].append(row)
+        if room == self.room:
+            self.view.add_row(row)
+        elif unread:
+            self.unread[room] = self.unread.get(room, 0) + 1
+            self._refresh_rooms()
+
+    def _on_presence(self, room: str | None, members: list[str]) -> None:
+        before = set(self.members.get(room, []))
+        self.members[room] = members
+        for name in sorted(set(members) - before):
+            self._add(room, make_row("presence", f"{name} joined"))
+        for name in sorted(before - set(members)):
+            self._add(room, make_row("presence", f"{name} left"))
+        if room == self.room:
+            self._refresh_members()

@@ -1,0 +1,169 @@
+"""chatkit.panel: two ChatPanels driven through a real ChatServer."""
+
+import pytest
+
+from chatkit import running
+from chatkit.client import Status
+from chatkit.panel import ChatPanel, ChatView
+from chatkit.server import ChatServer
+from tests.conftest import timeout
+
+FAST_RECONNECT = {"reconnect_delay": 0.05, "reconnect_delay_max": 0.2,
+                  "reconnect_attempts": 40}
+
+
+def texts(panel: ChatPanel, *kinds: str) -> list[tuple[str, str]]:
+    """(name, text) of the rows the panel shows, of the given kinds."""
+    return [(row["name"], row["text"]) for row in panel.view.messages if row["kind"] in kinds]
+
+
+@pytest.fixture
+async def server():
+    chat = ChatServer(ping_interval=1, ping_timeout=1)
+    await chat.start(name="chat")
+    yield chat
+    await chat.stop()
+
+
+@pytest.fixture
+async def alice_and_bob(server):
+    alice = await ChatPanel.connect(server.url, "alice", room="lobby")
+    bob = await ChatPanel.connect(server.url, "bob", room="lobby")
+    yield alice, bob
+    for panel in (alice, bob):
+        await panel.client.disconnect()
+
+
+async def test_enter_sends_and_the_other_panel_shows_it(alice_and_bob):
+    """A draft submitted (what Enter does) reaches bob, shows as alice's own, and clears."""
+    alice, bob = alice_and_bob
+    alice.view.draft = "hello bob"
+    alice.view.submit()
+    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
+    await running.wait_for(lambda: alice.view.draft == "", timeout(5))
+    assert texts(bob, "said") == [("alice", "hello bob")]
+    assert texts(alice, "mine") == [("alice", "hello bob")]
+    assert texts(alice, "said") == []
+
+
+async def test_the_browser_submit_message_takes_the_same_path(alice_and_bob):
+    """The front end's {"type": "submit", "text"} message sends that text."""
+    alice, bob = alice_and_bob
+    alice.view._on_browser_message(alice.view, {"type": "submit", "text": "from the browser"},
+                                   [])
+    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
+    assert texts(bob, "said") == [("alice", "from the browser")]
+
+
+async def test_empty_draft_sends_nothing(alice_and_bob):
+    """Enter on an empty or blank line does not send."""
+    alice, bob = alice_and_bob
+    alice.view.draft = "   "
+    alice.view.submit()
+    await alice.say("marker")
+    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
+    assert texts(bob, "said") == [("alice", "marker")]
+
+
+async def test_presence_shows_who_joined_and_the_member_list(alice_and_bob):
+    """alice sees bob join: a presence row and both names in the member list."""
+    alice, _ = alice_and_bob
+    await running.wait_for(lambda: texts(alice, "presence"), timeout(5))
+    assert texts(alice, "presence") == [("", "bob joined")]
+    assert alice.members["lobby"] == ["alice", "bob"]
+    assert "<li>alice</li><li>bob</li>" in alice.member_list.value
+
+
+async def test_refused_message_is_shown_to_its_sender_only(alice_and_bob):
+    """Too long: alice sees why in a refused row and keeps her draft; bob sees nothing."""
+    alice, bob = alice_and_bob
+    alice.view.draft = "x" * 2001
+    assert await alice.say(alice.view.draft) is None
+    assert alice.view.messages[-1]["kind"] == "refused"
+    assert "too long" in alice.view.messages[-1]["text"]
+    assert alice.view.draft == "x" * 2001
+    await alice.say("short enough")
+    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
+    assert texts(bob, "said") == [("alice", "short enough")]
+
+
+async def test_markup_in_names_is_escaped_in_the_member_list(server):
+    """A name that looks like HTML is shown as text in the member list."""
+    mallory = await ChatPanel.connect(server.url, "<img src=x onerror=alert(1)>")
+    try:
+        assert "&lt;img src=x onerror=alert(1)&gt;" in mallory.member_list.value
+        assert "<img" not in mallory.member_list.value
+    finally:
+        await mallory.client.disconnect()
+
+
+async def test_refused_connection_shows_the_servers_reason():
+    """A wrong join code: status refused, the reason in the status line, input disabled."""
+    chat = ChatServer(join_code="maple-otter-42")
+    await chat.start(name="coded")
+    panel = await ChatPanel.connect(chat.url, "eve", code="wrong")
+    assert panel.status is Status.REFUSED
+    assert "refused" in panel.status_label.value
+    assert "join code" in panel.status_label.value.lower()
+    assert panel.view.enabled is False
+    await chat.stop()
+
+
+async def test_rooms_switch_and_count_unread(alice_and_bob):
+    """alice joins math; a lobby message counts as unread until she switches back."""
+    alice, bob = alice_and_bob
+    await alice.join("math")
+    assert alice.room == "math"
+    await bob.say("lobby news")
+    await running.wait_for(lambda: alice.unread.get("lobby") == 1, timeout(5))
+    assert ("lobby (1)", "lobby") in alice.room_picker.options
+    alice.room_picker.value = "lobby"
+    assert alice.room == "lobby" and "lobby" not in alice.unread
+    assert texts(alice, "said") == [("bob", "lobby news")]
+    await alice.leave("lobby")
+    assert alice.room == "math"
+    assert [value for _, value in alice.room_picker.options] == ["math"]
+
+
+async def test_history_is_bounded():
+    """A panel keeps at most max_messages rows per room, newest last."""
+    view = ChatView(max_messages=50)
+    for n in range(200):
+        view.append("said", f"message {n}", name="bot")
+    assert len(view.messages) == 50
+    assert view.messages[0]["text"] == "message 150"
+    assert view.messages[-1]["text"] == "message 199"
+
+
+async def test_server_restart_reconnects_and_loses_nothing(tmp_path):
+    """Server stops and restarts on the same port: reconnecting -> connected, all kept."""
+    db = tmp_path / "chat.sqlite"
+    first = ChatServer(db=db)
+    handle = await first.start(name="chat")
+    alice = await ChatPanel.connect(handle.url, "alice", room="lobby", **FAST_RECONNECT)
+    bob = await ChatPanel.connect(handle.url, "bob", room="lobby", **FAST_RECONNECT)
+    await alice.say("before the restart")
+    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
+
+    await first.stop()
+    await running.wait_for(lambda: alice.status is Status.RECONNECTING, timeout(5))
+    assert "reconnecting" in alice.status_label.value
+    alice.view.draft = "while the server was down"
+    alice.view.submit()  # typed and sent while reconnecting: kept, sent after the reconnect
+    second = ChatServer(db=db)
+    await second.start(name="chat", port=handle.port)
+    await running.wait_for(lambda: alice.status is Status.CONNECTED
+                           and bob.status is Status.CONNECTED, timeout(10))
+    await bob.say("after the restart")
+
+    expected = [("alice", "before the restart"), ("alice", "while the server was down"),
+                ("bob", "after the restart")]
+    await running.wait_for(lambda: len(texts(bob, "said", "mine")) == 3, timeout(10))
+    await running.wait_for(lambda: len(texts(alice, "said", "mine")) == 3, timeout(10))
+    assert sorted(texts(bob, "said", "mine")) == sorted(expected)
+    assert sorted(texts(alice, "said", "mine")) == sorted(expected)
+    assert "connected" in alice.status_label.value
+    assert alice.view.draft == ""
+    for panel in (alice, bob):
+        await panel.client.disconnect()
+    await second.stop()
