@@ -68,8 +68,9 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	else echo "install Chromium or Google Chrome yourself and set CHATKIT_CHROMIUM=/path/to/it"; exit 1; fi
 
+BENCH ?=
 bench: setup
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 # After changing dependencies in pyproject.toml: resolve afresh and record exact versions.
 lock:
