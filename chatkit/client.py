@@ -491,6 +491,8 @@ class ChatClient:
     def _on_disconnect(self, reason: str | None = None) -> None:
         if self._closing or reason == self.sio.reason.CLIENT_DISCONNECT:
             return
+        if self.status is Status.CONNECTING:
+            return  # the first connection failed: connect() raises, nothing to resume
         if reason == self.sio.reason.SERVER_DISCONNECT:
             # On purpose (another connection took the name, a teacher's kick): do not
             # come back, or two clients would take the name from each other forever.

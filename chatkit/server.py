@@ -174,8 +174,9 @@ class ChatServer:
 
         This is python-socketio's own bookkeeping, read-only and copied into plain data:
         the map notebook 04 draws. socket.io also puts every connection in a room named
-        after its sid; ``personal_rooms=True`` includes those. A connection whose chat
-        name is not known (yet) is shown by its sid.
+        after its sid; ``personal_rooms=True`` includes those. Connections half-way
+        through connecting or disconnecting are left out; a connection whose chat name
+        is not known is shown by its sid.
         """
         manager = self.sio.manager
         result: dict[str, dict[str, list[str]]] = {CHAT_NAMESPACE: {}}
@@ -186,7 +187,9 @@ class ChatServer:
                     continue
                 if room in members and not personal_rooms:
                     continue
-                rooms[room] = sorted(self._member_name(namespace, sid) for sid in members)
+                live = [sid for sid in members if manager.is_connected(sid, namespace)]
+                if live:
+                    rooms[room] = sorted(self._member_name(namespace, sid) for sid in live)
             result[namespace] = dict(sorted(rooms.items()))
         return result
 
@@ -297,6 +300,7 @@ class _ChatNamespace(socketio.AsyncNamespace):
                 return  # gone (or taken over) before its handshake finished
             if asyncio.get_running_loop().time() > deadline:
                 logger.warning("%s never finished connecting", self._who(sid))
+                self.chat.rules.disconnect(sid)  # or its name would stay taken
                 return
             await asyncio.sleep(0.005)
         async with self.chat._order:
