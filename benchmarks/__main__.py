@@ -2,9 +2,9 @@
 
 import sys
 
-from benchmarks import panel_append
+from benchmarks import fanout, panel_append
 
-BENCHMARKS = {"panel": panel_append}
+BENCHMARKS = {"panel": panel_append, "fanout": fanout}
 
 
 def main(names: list[str]) -> None:
