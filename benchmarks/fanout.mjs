@@ -19,8 +19,12 @@ function connect(i) {
       if (!Number.isNaN(sent)) { delivered += 1; latencies.push(performance.now() - sent); }
     });
     socket.on("connect", async () => {
-      const ack = await socket.timeout(10000).emitWithAck("join", { room });
-      if (!ack.ok) reject(new Error(ack.error)); else resolve(socket);
+      try {
+        const ack = await socket.timeout(10000).emitWithAck("join", { room });
+        if (!ack.ok) reject(new Error(ack.error)); else resolve(socket);
+      } catch (error) {
+        reject(new Error(`student${i} could not join: ${error.message}`));
+      }
     });
   });
 }

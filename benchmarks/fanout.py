@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -37,17 +38,24 @@ def ensure_node_client() -> None:
 
 def start_server(options: list[str]) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen([sys.executable, "-m", "chatkit", "serve", *options],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        found = re.search(r"http://[\w.\-\[\]:]+", line)
+    while time.monotonic() < deadline and server.poll() is None:
+        ready, _, _ = select.select([server.stdout], [], [], deadline - time.monotonic())
+        found = re.search(r"http://[\w.\-\[\]:]+", server.stdout.readline()) if ready else None
         if found:
             return server, found.group(0)
-        if server.poll() is not None:
-            break
-    server.kill()
-    raise RuntimeError("the chat server did not print its URL")
+    stop_server(server)
+    raise RuntimeError(f"the chat server did not print its URL:\n{server.stderr.read()}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,13 +72,14 @@ def run(rates=RATES, students: int = STUDENTS, seconds: float = SECONDS) -> dict
             before = cpu_seconds(server.pid)
             out = subprocess.run(["node", str(HERE / "fanout.mjs"), url, str(students),
                                   str(rate), str(seconds)],
-                                 capture_output=True, text=True, timeout=300, check=True)
+                                 capture_output=True, text=True, timeout=300)
+            if out.returncode != 0:
+                raise RuntimeError(f"the load generator failed:\n{out.stderr}")
             step = json.loads(out.stdout.strip().splitlines()[-1])
             step["server_cpu"] = (cpu_seconds(server.pid) - before) / step["seconds"]
             steps.append(step)
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=20)
+            stop_server(server)
     return {"steps": steps}
 
 

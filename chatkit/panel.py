@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 from collections import deque
 from pathlib import Path
@@ -34,6 +35,8 @@ import traitlets
 from chatkit.client import ChatClient, ChatError, Event, Status, StatusChange
 
 __all__ = ["ChatPanel", "ChatView", "make_row"]
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 
@@ -51,9 +54,9 @@ def make_row(kind: str, text: str, *, name: str = "", ts: float | None = None,
 class ChatView(anywidget.AnyWidget):
     """The message list and input line; the browser side is ``panel_view.js``.
 
-    ``messages`` holds what is shown (at most ``max_messages``, oldest dropped first);
-    ``draft`` is the text in the input line. Enter or Send in the browser calls
-    ``on_submit`` handlers with the draft.
+    ``messages`` holds what is shown (at most ``max_messages``, set when it is made;
+    oldest dropped first); ``draft`` is the text in the input line. Enter or Send in the
+    browser calls the ``on_submit`` handlers with the text typed.
     """
 
     _esm = HERE / "panel_view.js"
@@ -85,20 +88,25 @@ class ChatView(anywidget.AnyWidget):
         """Call ``handler(text)`` when the user presses Enter or Send with a draft."""
         self._submit_handlers.append(handler)
 
-    def submit(self) -> None:
-        """Do what Enter does: hand the draft to the submit handlers (if it has text)."""
-        if self.draft.strip():
+    def submit(self, text: str | None = None) -> None:
+        """Do what Enter does: hand ``text`` (default: the draft) to the submit handlers,
+        unless it is blank."""
+        text = self.draft if text is None else text
+        if text.strip():
             for handler in self._submit_handlers:
-                handler(self.draft)
+                handler(text)
+
+    def sent(self, text: str) -> None:
+        """``text`` reached the server: empty the input line if it still holds it."""
+        if self.draft == text:
+            self.draft = ""
+        self.send({"type": "sent", "text": text})
 
     def _on_browser_message(self, _widget, content: dict, _buffers) -> None:
         if content.get("type") == "sync":  # a view was just drawn: give it the rows so far
             self.send({"type": "reset", "messages": list(self.messages)})
-        elif content.get("type") == "submit":
-            text = content.get("text")
-            if isinstance(text, str):
-                self.draft = text
-            self.submit()
+        elif content.get("type") == "submit" and isinstance(content.get("text"), str):
+            self.submit(content["text"])
 
     def show(self, messages: list[dict]) -> None:
         """Replace every row at once (switching rooms); keeps the last ``max_messages``."""
@@ -232,16 +240,20 @@ class ChatPanel(widgets.VBox):
         except (ChatError, TimeoutError) as refusal:
             self._refuse(f"not sent: {refusal}")
             return None
-        if self.view.draft == text:
-            self.view.draft = ""
+        self.view.sent(text)
         return message_id
 
     async def join(self, room: str) -> None:
         """Join ``room`` and show it, with its recent history and members."""
         room = room.strip()
+        # A `said` can overtake the join's ack: keep a place for it before asking.
+        fresh = room not in self._by_room
+        self._by_room.setdefault(room, deque(maxlen=self.max_messages))
         try:
             ack = await self.client.join(room)
         except (ChatError, TimeoutError) as refusal:
+            if fresh:
+                del self._by_room[room]
             self._refuse(f"cannot join {room!r}: {refusal}")
             return
         self.members[ack["room"]] = list(ack.get("members", []))
@@ -270,16 +282,23 @@ class ChatPanel(widgets.VBox):
         def start() -> None:
             task = asyncio.ensure_future(coroutine)
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._finished)
 
         self._loop.call_soon_threadsafe(start)
 
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Nobody awaits these tasks: show the failure where the user looks.
+            logger.error("chat panel action failed", exc_info=task.exception())
+            self._refuse(f"failed: {task.exception()}")
+
     def _remember(self, room: str, messages) -> None:
+        """Put ``messages`` (a join's history) before the rows ``room`` already has."""
         rows = self._by_room.setdefault(room, deque(maxlen=self.max_messages))
-        seen = {row.get("id") for row in rows}
-        for message in messages:
-            if message.get("id") not in seen:
-                rows.append(self._row(message))
+        seen = {row["id"] for row in rows}
+        older = [self._row(message) for message in messages if message.get("id") not in seen]
+        rows.extendleft(reversed(older))
         self._refresh_rooms()
 
     def _row(self, message: dict) -> dict:
@@ -341,8 +360,11 @@ class ChatPanel(widgets.VBox):
             self._refresh_rooms()
 
     def _on_presence(self, room: str | None, members: list[str]) -> None:
+        known = room in self.members  # else this is our own join: no "x joined" rows
         before = set(self.members.get(room, []))
         self.members[room] = members
+        if not known:
+            return
         for name in sorted(set(members) - before):
             self._add(room, make_row("presence", f"{name} joined"))
         for name in sorted(before - set(members)):

@@ -66,6 +66,11 @@ export default {
     const onCustom = (msg) => {
       if (msg.type === "append") append(msg.message);
       else if (msg.type === "reset") reset(msg.messages);
+      else if (msg.type === "sent" && input.value === msg.text) {  // acked: clear the line
+        input.value = "";
+        model.set("draft", "");
+        model.save_changes();
+      }
     };
     model.on("msg:custom", onCustom);
 

@@ -41,6 +41,7 @@ from chatkit.websocket import WebSocket
 __all__ = [
     "Publisher",
     "Result",
+    "live_url",
     "make_app",
     "measure",
     "plot",
@@ -109,6 +110,11 @@ def make_app(publisher: Publisher) -> web.Application:
     app.router.add_get("/live", live)
     app.on_shutdown.append(close_live)
     return app
+
+
+def live_url(url: str) -> str:
+    """The push (WebSocket) address of the server at ``url``: ``http://h:p`` -> ``ws://h:p/live``."""
+    return "ws" + url.removeprefix("http") + "/live"
 
 
 def schedule(updates: int, window: float, *, seed: int = 0) -> list[float]:
@@ -220,7 +226,7 @@ async def measure(url: str, publisher: Publisher, intervals: Sequence[float] = (
     offsets = schedule(updates, duration - max(intervals), seed=seed)
     first = publisher.version  # versions published before this run are not measured
     pushed: list[tuple[float, int]] = []
-    ws = WebSocket(url.replace("http", "ws", 1) + "/live")
+    ws = WebSocket(live_url(url))
     ws.onmessage = lambda event: pushed.append((time.monotonic(),
                                                 json.loads(event.data)["version"]))
     before = set(publisher.subscribers)
@@ -231,10 +237,13 @@ async def measure(url: str, publisher: Publisher, intervals: Sequence[float] = (
         client_timeout = aiohttp.ClientTimeout(total=timeout)
         async with aiohttp.ClientSession(timeout=client_timeout) as session:
             start = time.monotonic() + 0.05  # a moment for every client to be ready
-            polled = await asyncio.gather(
-                *(poll(session, url + "/latest", interval, round(duration / interval),
-                       start=start) for interval in intervals),
-                publisher.run(offsets, start))
+            # A TaskGroup, not gather: if one poller fails, the others stop with it.
+            async with asyncio.TaskGroup() as group:
+                pollers = [group.create_task(poll(session, url + "/latest", interval,
+                                                  round(duration / interval), start=start))
+                           for interval in intervals]
+                group.create_task(publisher.run(offsets, start))
+            polled = [poller.result() for poller in pollers]
         last = publisher.version
         await running.wait_for(lambda: pushed and pushed[-1][1] >= last, timeout,
                                what="the last pushed version")
@@ -244,7 +253,7 @@ async def measure(url: str, publisher: Publisher, intervals: Sequence[float] = (
     published = publisher.published[first:]
     results = [_result(f"polling every {interval * 1000:g} ms", interval, len(seen),
                        seen, published, first)
-               for interval, seen in zip(intervals, polled[:-1])]
+               for interval, seen in zip(intervals, polled)]
     results.append(_result("push", None, 1, pushed, published, first))
     return results
 

@@ -1,6 +1,6 @@
 """Run servers inside an event loop that is already running, such as a Jupyter kernel's.
 
-Introduced in notebook 01. A notebook cell can ``await`` directly, so a server can live
+Introduced in notebook 01 (notebook 00 already uses it). A notebook cell can ``await`` directly, so a server can live
 in the kernel next to the code that talks to it::
 
     server = await running.serve_websockets(echo, name="echo")
@@ -142,6 +142,7 @@ def _explain_bind_error(exc: OSError, host: str, port: int) -> ServerStartError:
 
 
 async def _replace(name: str, entry: Running | _Tracked) -> None:
+    """Stop what ``name`` stood for, then let it stand for ``entry``."""
     await stop(name)
     _registry[name] = entry
 
@@ -200,7 +201,7 @@ async def serve_aiohttp(app: web.Application, *, name: str = "http", host: str =
 
     Raises :class:`ServerStartError` if the address cannot be used.
     """
-    await stop(name)
+    await stop(name)  # first: a re-run on a fixed port needs the old server gone
     # handle_signals=False: the kernel owns SIGINT; a server must never take it over.
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            shutdown_timeout=shutdown_timeout)
@@ -212,17 +213,15 @@ async def serve_aiohttp(app: web.Application, *, name: str = "http", host: str =
         await runner.cleanup()
         raise _explain_bind_error(exc, host, port) from exc
     async def close() -> None:
-        if before_stop is not None:
-            try:
+        try:
+            if before_stop is not None:
                 await before_stop()
-            finally:
-                await runner.cleanup()
-        else:
+        finally:
             await runner.cleanup()
 
     bound_port = runner.addresses[0][1]
     handle = Running(name, "https" if ssl else "http", host, bound_port, close)
-    _registry[name] = handle
+    await _replace(name, handle)
     return handle
 
 
@@ -243,7 +242,7 @@ async def serve_websockets(handler: Callable[[Any], Awaitable[None]], *, name: s
 
         server = await serve_websockets(echo, name="echo")
     """
-    await stop(name)
+    await stop(name)  # first: a re-run on a fixed port needs the old server gone
     # permessage-deflate costs more CPU than it saves on a loopback course; see DESIGN.md.
     options.setdefault("compression", None)
     try:
@@ -258,7 +257,7 @@ async def serve_websockets(handler: Callable[[Any], Awaitable[None]], *, name: s
 
     bound_port = server.sockets[0].getsockname()[1]
     handle = Running(name, "wss" if ssl else "ws", host, bound_port, close)
-    _registry[name] = handle
+    await _replace(name, handle)
     return handle
 
 

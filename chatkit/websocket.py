@@ -1,6 +1,7 @@
 """A browser-style WebSocket client for Python, and two tiny servers to talk to.
 
-Introduced in notebook 01. In a browser you write::
+Introduced in notebook 01 (notebook 00 already uses it to measure push). In a browser
+you write::
 
     const ws = new WebSocket("ws://127.0.0.1:8765");
     ws.onopen = (event) => ws.send("hello");
@@ -13,8 +14,8 @@ and here, inside a notebook cell (which runs on an event loop, like a page)::
     ws = WebSocket("ws://127.0.0.1:8765")
     ws.onopen = lambda event: ws.send("hello")
     ws.onmessage = lambda event: received.append(event.data)
-    ws.onclose = lambda event: print(event.code, event.reason, event.was_clean)
-    ws.onerror = lambda event: print("error:", event.message)
+    ws.onclose = lambda event: closes.append((event.code, event.reason, event.was_clean))
+    ws.onerror = lambda event: errors.append(event.message)
 
 The protocol work is done by the ``websockets`` library; this module only gives it the
 browser's shape: the connection starts when the object is made, events arrive through
@@ -40,6 +41,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import broadcast as broadcast_to
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
+from websockets.frames import CloseCode
 
 __all__ = [
     "CloseEvent",
@@ -56,7 +58,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Code reported when a connection ends without a closing handshake (never sent on the wire).
-ABNORMAL_CLOSURE = 1006
+ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
 
 
 class ReadyState(enum.IntEnum):
@@ -187,7 +189,7 @@ class WebSocket:
         if not isinstance(data, (str, bytes)):
             raise TypeError(f"send() takes str or bytes, not {type(data).__name__}; "
                             f"to send a dict, send json.dumps(it)")
-        self._buffered += len(data)
+        self._buffered += len(data.encode() if isinstance(data, str) else data)
         self._outgoing.put_nowait(data)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
@@ -268,7 +270,7 @@ class WebSocket:
                 if data is None:
                     break
                 await self._connection.send(data)
-                self._buffered -= len(data)
+                self._buffered -= len(data.encode() if isinstance(data, str) else data)
             code, reason = self._close_request or (1000, "")
             await self._connection.close(code, reason)
         except ConnectionClosed:
@@ -279,13 +281,13 @@ class WebSocket:
         received, sent = protocol.close_rcvd, protocol.close_sent
         if received is None:
             # No close frame came back: like a browser, report 1006 with an error first.
-            if sent is not None and sent.code == 1009:  # we refused an oversized message
+            if sent is not None and sent.code == CloseCode.MESSAGE_TOO_BIG:  # we refused it
                 reason = f"message too big: {sent.reason}"
             else:
                 reason = "the connection was lost without a closing handshake"
             return CloseEvent(ABNORMAL_CLOSURE, "", False), ErrorEvent(reason)
         event = CloseEvent(received.code, received.reason, sent is not None)
-        if received.code == 1009:
+        if received.code == CloseCode.MESSAGE_TOO_BIG:
             return event, ErrorEvent(f"message too big: {received.reason}")
         return event, None
 

@@ -62,7 +62,7 @@ async def test_live_pushes_every_version_to_every_subscriber():
     """Every WebSocket on /live receives each published version, in order."""
     publisher, server = await news_server()
     inboxes = [[], []]
-    sockets = [WebSocket(server.url.replace("http", "ws") + "/live") for _ in inboxes]
+    sockets = [WebSocket(polling.live_url(server.url)) for _ in inboxes]
     for ws, inbox in zip(sockets, inboxes):
         ws.onmessage = lambda event, inbox=inbox: inbox.append(event.data)
         await ws.opened(timeout(5))
@@ -80,7 +80,7 @@ async def test_live_pushes_every_version_to_every_subscriber():
 async def test_stopping_the_server_closes_live_sockets_with_1001():
     """Stopping the server closes open /live sockets with 1001 instead of waiting."""
     _, server = await news_server()
-    ws = WebSocket(server.url.replace("http", "ws") + "/live")
+    ws = WebSocket(polling.live_url(server.url))
     await ws.opened(timeout(5))
     await server.stop()
     event = await ws.closed(timeout(1))

@@ -76,6 +76,19 @@ async def test_messages_leave_in_the_order_they_were_sent(echo_server):
     assert ws.buffered_amount == 0
 
 
+async def test_buffered_amount_counts_bytes_until_they_leave(echo_server):
+    """buffered_amount is UTF-8 bytes queued by send(), and drops to 0 once sent."""
+    ws = WebSocket(echo_server.url)
+    received = []
+    ws.onmessage = lambda event: received.append(event.data)
+    await ws.opened(timeout(5))
+    ws.send("é" * 10)
+    ws.send(b"\x00" * 5)
+    assert ws.buffered_amount == 25  # nothing has run yet: both are still queued
+    await running.wait_for(lambda: len(received) == 2, timeout(5))
+    assert ws.buffered_amount == 0
+
+
 async def test_application_close_code_and_reason_reach_the_server_and_back(echo_server):
     """close(4001, reason) is echoed by the server: a clean close with that code."""
     ws = WebSocket(echo_server.url)

@@ -349,8 +349,9 @@ for event in ["chat", "disconnect", "message"]:
 #
 # `@sio.on("*")` receives every event that has no handler of its own, with the event
 # name first (on a client: `@client.on("*")`, `def handler(event, *args)`). Its return
-# value is the ack, so the event that timed out above now gets an answer. Reserved names
-# never reach it.
+# value is the ack, so the event that timed out above now gets an answer. `connect` and
+# `disconnect` never reach it (the server keeps them for its lifecycle handlers), but
+# `message`, what `send()` emits, does when no `message` handler is registered.
 
 # %%
 unhandled = []

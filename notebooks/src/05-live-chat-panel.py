@@ -200,6 +200,12 @@ widgets.HBox([wrong, right])
 # **Further reading.** [ipywidgets: widget events](https://ipywidgets.readthedocs.io/en/stable/examples/Widget%20Events.html),
 # [anywidget](https://anywidget.dev) (how the message list talks to the browser),
 # `chatkit/panel.py` and `chatkit/panel_view.js` (the whole panel, about 400 lines).
+#
+# **Used here:** `chatkit.panel.ChatPanel` (`connect`, `say`, `join`, `transcript`,
+# `view.draft`, `view.submit`, `members`, `unread`, `room_picker`),
+# `chatkit.client.ChatClient` (`connect`, `say`, `on_event`, `statuses`),
+# `chatkit.server.ChatServer` (`start`), `chatkit.running` (`wait_for`, `stop_all`),
+# `ipywidgets.HBox`, `chatkit.exercises.check_me_command`.
 
 # %% [markdown]
 # ## Exercise: a `/me` command

@@ -167,6 +167,7 @@ def screenshot(target, name: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _stop_servers():
-    """Replaces the async clean-up of tests/conftest.py: Playwright's sync API runs its own
-    event loop, so browser tests keep their servers on a loop in a thread and stop them."""
+    """Replaces (disables) the async clean-up of tests/conftest.py, which cannot run while
+    Playwright's sync API holds an event loop; browser tests keep their servers on a
+    loop in a thread, and the fixture that made that thread stops them."""
     yield
