@@ -33,6 +33,7 @@ from chatkit.websocket import WebSocket
 
 __all__ = [
     "check_add_and_shout",
+    "check_bye_and_left",
     "check_rooms_and_whispers",
     "check_shout_server",
     "check_staleness",
@@ -323,6 +324,180 @@ async def _try_shout(clients: dict[str, _SocketIOClient], sender: str, text: str
 
 def _show_args(args: tuple) -> str:
     return repr(args[0]) if len(args) == 1 else f"{len(args)} arguments {args!r}"
+
+
+# -- notebook 03: disconnects ----------------------------------------------------------------
+
+async def check_bye_and_left(sio: socketio.AsyncServer, *, timeout: float = 2.0) -> None:
+    """Notebook 03: check a server that lets a client go politely and tells the others.
+
+    Clients connect with ``auth={"name": ...}``.
+
+    * ``bye`` comes with no arguments: the server sends that client a ``goodbye`` event
+      with ``"goodbye, <name>"``, then disconnects it (the client's reason is then
+      "server disconnect").
+    * Whenever a client goes, after ``bye`` or in any other way, every client still
+      connected gets a ``left`` event with the name of the one who went.
+
+    The check serves ``sio`` itself (don't serve it first) on a free port and connects
+    alice, bob and carol over WebSocket; alice says ``bye``, then carol disconnects by
+    herself. Then it disconnects bob and stops the server. ``timeout`` is how long to
+    wait for each step.
+    """
+    _hint(isinstance(sio, socketio.AsyncServer),
+          f"pass the server object, a socketio.AsyncServer(async_mode=\"aiohttp\"); got "
+          f"{sio!r}")
+    _hint(sio.async_mode == "aiohttp",
+          f"the check serves your server with aiohttp: create it with "
+          f"socketio.AsyncServer(async_mode=\"aiohttp\") (yours says {sio.async_mode!r})")
+    failures: list[tuple[str, Exception]] = []
+    originals = _catch_handler_failures(sio, failures)
+    originals_on_disconnect = _catch_disconnect_failures(sio, failures)
+    clients: dict[str, _LeavingClient] = {}
+    try:
+        server = await serve_socketio(sio, name="exercise-bye")
+        for name in ("alice", "bob", "carol"):
+            clients[name] = _LeavingClient(name)
+            await clients[name].connect(server.url, timeout)
+        await _try_bye(clients, failures, timeout)
+        await _try_hang_up(clients, failures, timeout)
+    finally:
+        for client in clients.values():
+            await client.sio.shutdown()
+        await running.stop("exercise-bye")
+        for namespace, handlers in originals.items():
+            sio.handlers[namespace].update(handlers)
+        for namespace, handler in originals_on_disconnect.items():
+            sio.handlers[namespace]["disconnect"] = handler
+    print("Right: a client that says bye gets its goodbye and is let go, and everyone "
+          "else hears who left, however they left.")
+
+
+class _LeavingClient(_SocketIOClient):
+    """A raw socket.io client that also writes down why its connection ended."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.reasons: list[str] = []
+        self.sio.on("disconnect", self.reasons.append)
+
+    def got(self, event: str) -> list[tuple]:
+        return [args for name, args in self.events if name == event]
+
+
+def _catch_disconnect_failures(sio: socketio.AsyncServer,
+                               failures: list[tuple[str, Exception]]) -> dict[str, Any]:
+    """Wrap the ``disconnect`` handlers of ``sio`` so that an exception becomes a hint.
+
+    Like python-socketio, call a handler with ``(sid, reason)`` if it takes both, else
+    with ``(sid)``. Returns the original handlers, to put back afterwards.
+    """
+    originals: dict[str, Any] = {}
+    for namespace, handlers in sio.handlers.items():
+        handler = handlers.get("disconnect")
+        if handler is None:
+            continue
+        originals[namespace] = handler
+
+        async def guarded(sid: str, reason: str | None = None, _handler: Any = handler) -> None:
+            try:
+                inspect.signature(_handler).bind(sid, reason)
+                args: tuple = (sid, reason)
+            except TypeError:
+                args = (sid,)
+            try:
+                result = _handler(*args)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                failures.append(("disconnect", exc))
+
+        handlers["disconnect"] = guarded
+    return originals
+
+
+def _bye_failure_hint(failures: list[tuple[str, Exception]]) -> None:
+    if failures:
+        event, exc = failures[0]
+        extra = (" `bye` comes with no arguments: `async def bye(sid)`." if event == "bye"
+                 and isinstance(exc, TypeError) else
+                 " Each name is forgotten once: the `disconnect` handler runs once per "
+                 "client, however it went (after `bye` too)." if isinstance(exc, KeyError)
+                 else "")
+        _hint(False, f"your {event!r} handler raised {type(exc).__name__}: {exc}.{extra}")
+
+
+async def _try_bye(clients: dict[str, _LeavingClient],
+                   failures: list[tuple[str, Exception]], timeout: float) -> None:
+    alice, others = clients["alice"], [clients["bob"], clients["carol"]]
+    await alice.sio.emit("bye")
+    try:
+        await running.wait_for(lambda: alice.reasons, timeout)
+    except TimeoutError:
+        _bye_failure_hint(failures)
+        _hint(not alice.got("goodbye"),
+              f"alice said 'bye' and got her goodbye, but she was still connected "
+              f"{timeout:g} s later: end the handler with `await sio.disconnect(sid)`")
+        _hint(False, f"alice said 'bye' and nothing happened within {timeout:g} s: register "
+                     f"a handler with @sio.on(\"bye\") on the server you passed, taking only "
+                     f"the sid (`bye` comes with no arguments)")
+    try:  # until the others heard about it, or the timeout
+        await running.wait_for(lambda: all(other.got("left") for other in others), timeout)
+    except TimeoutError:
+        pass
+    await asyncio.sleep(min(timeout, 0.2))  # time for anything extra, or wrong, to arrive
+    _bye_failure_hint(failures)
+    did = "alice said 'bye'"
+    _hint(alice.reasons[0] == "server disconnect",
+          f"{did}; her connection ended with the reason {alice.reasons[0]!r}, expected "
+          f"'server disconnect': let her go with `await sio.disconnect(sid)`")
+    goodbyes = alice.got("goodbye")
+    _hint(bool(goodbyes), f"{did} and was disconnected, but got no 'goodbye' first: emit it "
+                          f"*before* `await sio.disconnect(sid)`, to=sid; once she is "
+                          f"disconnected nothing reaches her")
+    _hint(len(goodbyes) == 1, f"{did} and got 'goodbye' {len(goodbyes)} times")
+    _hint(goodbyes[0] == ("goodbye, alice",),
+          f"{did} and got 'goodbye' with {_show_args(goodbyes[0])}, expected "
+          f"'goodbye, alice' (her name is in auth[\"name\"] when she connects)")
+    _hint(not alice.got("left"), f"{did} and got 'left' about herself: send it to everyone "
+                                 f"but her, with skip_sid=sid")
+    for other in others:
+        _hint(other.sio.connected, f"{did}, and {other.name} was disconnected too: "
+                                   f"disconnect only the sid that said 'bye'")
+        _hint(not other.got("goodbye"), f"{did}, and {other.name} got her goodbye too: send "
+                                        f"it to her alone, with to=sid")
+        left = other.got("left")
+        _hint(bool(left), f"{did}; {other.name} got no 'left' event within {timeout:g} s: "
+                          f"when a client goes, emit 'left' with its name to everyone else "
+                          f"(skip_sid=sid)")
+        _hint(len(left) == 1,
+              f"{did}; {other.name} got 'left' {len(left)} times: emit it in one place only. "
+              f"`await sio.disconnect(sid)` runs the `disconnect` handler too")
+        _hint(left[0] == ("alice",), f"{did}; {other.name} got 'left' with "
+                                     f"{_show_args(left[0])}, expected 'alice', her name")
+
+
+async def _try_hang_up(clients: dict[str, _LeavingClient],
+                       failures: list[tuple[str, Exception]], timeout: float) -> None:
+    bob, carol = clients["bob"], clients["carol"]
+    await carol.sio.disconnect()
+    try:  # disconnect() returns before the server has noticed: wait for the news
+        await running.wait_for(lambda: len(bob.got("left")) >= 2, timeout)
+    except TimeoutError:
+        pass
+    await asyncio.sleep(min(timeout, 0.2))
+    _bye_failure_hint(failures)
+    did = "then carol disconnected by herself (no 'bye')"
+    left = bob.got("left")
+    _hint(len(left) >= 2,
+          f"{did}, and bob got no 'left' about her within {timeout:g} s: emit 'left' in the "
+          f"`disconnect` handler (@sio.on(\"disconnect\"), with `sid, reason`), which runs "
+          f"however a client goes, not only after 'bye'")
+    _hint(len(left) == 2, f"{did}, and bob got 'left' {len(left) - 1} times about her: "
+                          f"emit it once per client that goes")
+    _hint(left[1] == ("carol",),
+          f"{did}, and bob got 'left' with {_show_args(left[1])}, expected 'carol'")
+    _hint(bob.sio.connected, f"{did}, and bob was disconnected too")
 
 
 # -- notebook 04: rooms and namespaces --------------------------------------------------------

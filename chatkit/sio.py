@@ -11,12 +11,20 @@ application and serves it with :func:`chatkit.running.serve_aiohttp`::
 
 or, in one line, ``server = await serve(sio, name="nb02")``.
 
+Notebook 03 breaks connections on purpose: a :class:`Relay` sits between clients and the
+server and can cut the connections that pass through it, or silence them::
+
+    link = await relay(server.url, name="link")     # clients connect to link.url
+    link.cut()         # both ends see their connection close, at once
+    link.silence()     # nothing passes any more, and nobody is told
+
 python-socketio leaves the stopping to you: ``AsyncServer.shutdown()`` ends engine.io's
 background task but does not disconnect anyone, fails when called twice, and each
 connection keeps a ping task asleep for ``ping_interval`` seconds. :func:`stop_server`
-does all of it, once. Clients need no helper: make them with
+does all of it, once. Clients need little: make them with
 ``socketio.AsyncClient(handle_sigint=False, reconnection=False)`` and stop them with
-``await client.shutdown()`` (safe to call when already disconnected).
+``await client.shutdown()`` (safe to call when already disconnected), or with
+:func:`close_client`, which also cleans up after a connection that went silent.
 """
 
 from __future__ import annotations
@@ -24,13 +32,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
 
 from chatkit import running
 
-__all__ = ["RESERVED_EVENTS", "check_event_name", "serve", "stop_server"]
+__all__ = ["RESERVED_EVENTS", "Relay", "check_event_name", "close_client", "relay", "serve",
+           "stop_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -132,3 +142,108 @@ async def serve(sio: socketio.AsyncServer, *, name: str = "socketio",
     sio.attach(app)
     return await running.serve_aiohttp(app, name=name, host=host, port=port,
                                        before_stop=lambda: stop_server(sio, grace=1))
+
+
+async def close_client(client: socketio.AsyncClient) -> None:
+    """Stop ``client`` like ``await client.shutdown()``, and close what it may leave open.
+
+    python-engineio's client (4.15) leaves two things open that aiohttp later reports on
+    stderr ("Unclosed response", "Unclosed client session") when they are
+    garbage-collected, in whichever cell happens to run: its WebSocket, after a server
+    that stopped answering ("transport error"), and its HTTP session, after a connection
+    that failed. This closes both. Safe to call more than once.
+    """
+    await client.shutdown()
+    websocket = getattr(client.eio, "ws", None)
+    if websocket is not None and not websocket.closed:
+        await websocket.close()
+    session = getattr(client.eio, "http", None)
+    if session is not None and not session.closed and not client.eio.external_http:
+        await session.close()
+
+
+class Relay:
+    """A TCP relay on 127.0.0.1 that forwards every connection to a server, until told
+    to break them. Start one with :func:`relay`.
+
+    Attributes:
+        url: where clients connect instead of the server (same scheme, the relay's port).
+    """
+
+    def __init__(self, target_url: str):
+        parts = urlsplit(target_url)
+        self._scheme, self._target = parts.scheme, (parts.hostname, parts.port)
+        self._links: list[tuple[list[asyncio.StreamWriter], list[asyncio.Task]]] = []
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def _start(self) -> Relay:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.url = f"{self._scheme}://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+        except OSError:  # the server is not there: the client sees a refused connection
+            writer.transport.abort()
+            return
+        writers = [writer, upstream_writer]
+        pumps = [asyncio.ensure_future(self._pump(reader, upstream_writer, writers)),
+                 asyncio.ensure_future(self._pump(upstream_reader, writer, writers))]
+        self._links.append((writers, pumps))
+
+    @staticmethod
+    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    writers: list[asyncio.StreamWriter]) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        for each in writers:  # one side closed: close the other too
+            each.transport.abort()
+
+    def cut(self) -> None:
+        """Break every connection open now, as a crashed server or a reset network does:
+        both ends see their connection close. New connections pass as before."""
+        for writers, pumps in self._links:
+            for pump in pumps:
+                pump.cancel()
+            for writer in writers:
+                writer.transport.abort()
+
+    def silence(self) -> None:
+        """Stop forwarding on every connection open now, without closing anything, as a
+        pulled cable or a dead Wi-Fi does: neither end is told; only missing pings
+        (engine.io's heartbeat) can reveal it. New connections pass as before."""
+        for _, pumps in self._links:
+            for pump in pumps:
+                pump.cancel()
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection. Safe to call more than once."""
+        if self._server is not None:
+            self._server.close()
+        self.cut()
+        pumps = [pump for _, link_pumps in self._links for pump in link_pumps]
+        await asyncio.gather(*pumps, return_exceptions=True)
+        self._links.clear()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    def __repr__(self) -> str:
+        return f"<Relay {self.url} -> {self._target[0]}:{self._target[1]}>"
+
+
+async def relay(url: str, *, name: str = "relay") -> Relay:
+    """Start a :class:`Relay` to the server at ``url`` (``http://host:port``); return it.
+
+    Clients connect to ``relay.url`` and reach the server through it, until
+    :meth:`Relay.cut` or :meth:`Relay.silence`. Like every server in
+    :mod:`chatkit.running` it has a ``name``: starting another under the same name stops
+    this one first, and :func:`chatkit.running.stop_all` stops it.
+    """
+    started = await Relay(url)._start()
+    await running.track(name, started.stop)
+    return started
