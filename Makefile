@@ -22,7 +22,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # JupyterLab refuses to run as root (CI, containers) unless told it is on purpose.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test notebooks bench lock clean browser
+.PHONY: setup lab test notebooks bench lock clean browser redis
 
 setup: $(STAMP)
 
@@ -69,6 +69,16 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	else echo "install Chromium or Google Chrome yourself and set CHATKIT_CHROMIUM=/path/to/it"; exit 1; fi
+
+# The scaling-out tests (several chat servers sharing one Redis) start Debian's redis-server
+# themselves, on a free port. `make test` runs them when redis-server is found and
+# otherwise says how to get it.
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then echo "redis-server: $$(command -v redis-server)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+	else echo "install Redis yourself so that redis-server is on the PATH (macOS: brew install redis)"; exit 1; fi
 
 BENCH ?=
 bench: setup

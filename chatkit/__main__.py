@@ -5,8 +5,9 @@ Introduced in notebook 06 (the classroom); the server itself is the one of noteb
 
     python -m chatkit serve --host 0.0.0.0 --db workshop.db
 
-reads out the address and the join code it prints, and stops it with Ctrl-C. Unlike the
-notebooks, this is a program of its own, so it owns its event loop and its signals.
+reads out the address and the join code it prints, keeps the teacher token it prints to
+themselves, and stops it with Ctrl-C. Unlike the notebooks, this is a program of its own,
+so it owns its event loop and its signals.
 """
 
 from __future__ import annotations
@@ -14,23 +15,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 import socket
 import sys
 from collections.abc import Sequence
 
-from chatkit.chat import new_join_code
+from chatkit import cluster
+from chatkit.chat import Limits, new_join_code, new_teacher_token
 from chatkit.running import ServerStartError
-from chatkit.server import CHAT_NAMESPACE, ChatServer
+from chatkit.server import CHAT_NAMESPACE, TEACHER_NAMESPACE, ChatServer
 
-__all__ = ["main"]
+__all__ = ["CLASSROOM_LIMITS", "build_parser", "main", "serve", "student_url",
+           "student_urls"]
+
+#: The limits ``serve`` uses unless told otherwise: a classroom's, with a rate limit
+#: (a notebook's ChatServer has none).
+CLASSROOM_LIMITS = Limits(messages_per_second=5, burst=10)
 
 DESCRIPTION = """\
 Run the course's chat server for a workshop.
 
 Students connect with any socket.io client to the address printed at start, namespace
 /chat, sending their name and the join code (the protocol is in docs/protocol.md).
+You, the teacher, connect to the namespace /teacher with the teacher token printed at
+start, to list rooms, kick someone out, mute someone or announce something.
 Each connection and disconnection is logged as one line; Ctrl-C stops the server.
 """
 
@@ -40,6 +50,8 @@ examples:
   python -m chatkit serve --host 0.0.0.0         the whole classroom network
   python -m chatkit serve --join-code blue-fox   a code you choose
   python -m chatkit serve --open --db chat.db    no code; keep messages across restarts
+  python -m chatkit serve --redis redis://127.0.0.1:6379/0 --port 5001
+                                                 one of several servers sharing a Redis
 """
 
 
@@ -48,28 +60,79 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chatkit", description="Tools of the chatkit course.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = commands.add_parser(
+    serve_command = commands.add_parser(
         "serve", help="run the chat server for a workshop", description=DESCRIPTION,
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    serve.add_argument(
+
+    where = serve_command.add_argument_group("where students connect")
+    where.add_argument(
         "--host", default="127.0.0.1",
         help="address to listen on (default: 127.0.0.1, this computer only; "
              "use 0.0.0.0 so that students on the same network can connect)")
-    serve.add_argument(
-        "--port", type=int, default=5000,
+    where.add_argument(
+        "--port", type=_port, default=5000,
         help="port to listen on (default: 5000; 0 picks a free one)")
-    access = serve.add_mutually_exclusive_group()
-    access.add_argument(
-        "--join-code", metavar="CODE",
+    where.add_argument(
+        "--cors-origin", metavar="ORIGIN", action="append", dest="cors_origins",
+        help="a web page address allowed to connect from a browser, such as "
+             "https://example.org; repeat for several, or '*' for any page "
+             "(default: only pages served by this server; programs that are not "
+             "browsers are never affected)")
+
+    access = serve_command.add_argument_group("who may connect")
+    codes = access.add_mutually_exclusive_group()
+    codes.add_argument(
+        "--join-code", metavar="CODE", type=_text("join code"),
         help="the code students must give to connect (default: a random code that "
              "reads well aloud, printed at start)")
-    access.add_argument(
+    codes.add_argument(
         "--open", action="store_true",
         help="let anyone who can reach the server connect, without a code")
-    serve.add_argument(
+    access.add_argument(
+        "--teacher-token", metavar="TOKEN", type=_text("teacher token"),
+        help="the secret that opens the teacher's tools (namespace /teacher); keep it "
+             "to yourself (default: a random one, printed once at start)")
+
+    storage = serve_command.add_argument_group("where messages are kept")
+    places = storage.add_mutually_exclusive_group()
+    places.add_argument(
         "--db", metavar="FILE",
         help="keep messages in this SQLite file, so that history, message ids and "
              "reconnecting students survive a restart (default: in memory only)")
+    places.add_argument(
+        "--redis", metavar="URL", type=_text("Redis URL"),
+        help="share the chat with every server started with the same URL, such as "
+             "redis://127.0.0.1:6379/0: messages, rooms, names, kicks and mutes are kept "
+             "in that Redis server, and students of one server hear those of the others. "
+             "A random join code and teacher token are shared too")
+
+    limits = serve_command.add_argument_group("limits")
+    default = CLASSROOM_LIMITS
+    limits.add_argument(
+        "--rate", metavar="N", type=_non_negative_number, default=default.messages_per_second,
+        help=f"messages per second one student may send, on average (default: "
+             f"{default.messages_per_second:g}; 0 for no limit); faster ones are refused "
+             f"and the student is told to slow down")
+    limits.add_argument(
+        "--burst", metavar="N", type=_positive_int, default=default.burst,
+        help=f"messages a student may send in a row before --rate applies "
+             f"(default: {default.burst})")
+    limits.add_argument(
+        "--max-text", metavar="N", type=_positive_int, default=default.text_length,
+        help=f"longest message, in characters (default: {default.text_length:,})")
+    limits.add_argument(
+        "--max-students", metavar="N", type=_positive_int, default=default.clients,
+        help=f"how many students may be connected to this server at once "
+             f"(default: {default.clients})")
+    limits.add_argument(
+        "--max-rooms", metavar="N", type=_positive_int, default=default.rooms_per_client,
+        help=f"how many rooms one student may be in at once "
+             f"(default: {default.rooms_per_client})")
+    limits.add_argument(
+        "--kick-seconds", metavar="N", type=_non_negative_number,
+        default=default.kick_seconds,
+        help=f"how long a student you kick out may not come back "
+             f"(default: {default.kick_seconds:g})")
     return parser
 
 
@@ -83,32 +146,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         level=logging.WARNING)
     logging.getLogger("chatkit.server").setLevel(logging.INFO)
+    limits = Limits(messages_per_second=args.rate or None, burst=args.burst,
+                    text_length=args.max_text, clients=args.max_students,
+                    rooms_per_client=args.max_rooms, kick_seconds=args.kick_seconds)
     try:
-        return asyncio.run(serve(host=args.host, port=args.port,
-                                 join_code=None if args.open else args.join_code or new_join_code(),
-                                 db=args.db))
+        join_code = None if args.open else args.join_code or _made_up(
+            args.redis, "join_code", new_join_code)
+        teacher_token = args.teacher_token or _made_up(
+            args.redis, "teacher_token", new_teacher_token)
+    except Exception as exc:  # Redis cannot be reached
+        print(f"cannot start the chat server: cannot reach Redis at "
+              f"{cluster.safe_url(args.redis)}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(serve(
+            host=args.host, port=args.port, join_code=join_code,
+            teacher_token=teacher_token, db=args.db, redis=args.redis, limits=limits,
+            cors_origins=args.cors_origins))
     except KeyboardInterrupt:  # only where asyncio cannot install signal handlers (Windows)
         return 0
 
 
-async def serve(*, host: str, port: int, join_code: str | None, db: str | None) -> int:
-    """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what students need.
+def _made_up(redis: str | None, what: str, make) -> str:
+    """A new random value; with Redis, the one every server sharing it uses."""
+    if redis is None:
+        return make()
+    return cluster.shared_value(redis, f"chatkit:{what}", make)
+
+
+async def serve(*, host: str, port: int, join_code: str | None, teacher_token: str,
+                db: str | None = None, redis: str | None = None,
+                limits: Limits | None = None,
+                cors_origins: Sequence[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs.
 
     Note: this function is a coroutine.
     """
-    server = ChatServer(join_code=join_code, db=db)
+    server = ChatServer(join_code=join_code, teacher_token=teacher_token, db=db,
+                        redis=redis, limits=limits or CLASSROOM_LIMITS,
+                        cors_allowed_origins=_cors(cors_origins))
     try:
         handle = await server.start(host=host, port=port, name="chat")
     except ServerStartError as exc:
         print(f"cannot start the chat server: {exc.strerror}", file=sys.stderr)
+        await server.stop()
         return 1
-    print(f"Chat server running. Students connect to: "
-          f"{student_url(host, handle.port)} (socket.io namespace {CHAT_NAMESPACE})")
-    print(f"Join code: {join_code}" if join_code else "Join code: none (--open: anyone may join)")
-    if db:
-        print(f"Messages are kept in {db}")
-    print("Press Ctrl-C to stop.", flush=True)
-
+    except ConnectionError as exc:  # Redis cannot be reached
+        print(f"cannot start the chat server: {exc}", file=sys.stderr)
+        await server.stop()
+        return 1
+    # Signal handlers first: whoever reads "Press Ctrl-C" may send a signal at once.
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -116,6 +203,7 @@ async def serve(*, host: str, port: int, join_code: str | None, db: str | None) 
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
             loop.add_signal_handler(signum, stopping.set)
     try:
+        _print_start(server, handle.port, host=host, db=db, redis=redis)
         await stopping.wait()
     finally:
         for signum in signals:
@@ -127,25 +215,110 @@ async def serve(*, host: str, port: int, join_code: str | None, db: str | None) 
     return 0
 
 
+def _print_start(server: ChatServer, port: int, *, host: str, db: str | None,
+                 redis: str | None) -> None:
+    """What the teacher needs: the address, the join code, the token (once), the limits."""
+    urls = student_urls(host, port)
+    print(f"Chat server running. Students connect to: {urls[0]} "
+          f"(socket.io namespace {CHAT_NAMESPACE})")
+    for url in urls[1:]:
+        print(f"  or, from another network of this computer: {url}")
+    code = server.join_code
+    print(f"Join code: {code}" if code else "Join code: none (--open: anyone may join)")
+    print(f"Teacher token: {server.rules.teacher_token} (socket.io namespace "
+          f"{TEACHER_NAMESPACE}; keep it to yourself)")
+    print(f"Limits: {_describe(server.rules.limits)}")
+    if db:
+        print(f"Messages are kept in {db}")
+    if redis:
+        print(f"Sharing the chat through Redis at {cluster.safe_url(redis)} with every "
+              f"server started with the same --redis")
+    print("Press Ctrl-C to stop.", flush=True)
+
+
 def student_url(host: str, port: int) -> str:
     """The address to give students: a wildcard host is replaced by this machine's address."""
-    if host in ("0.0.0.0", "::", ""):
-        host = _this_machine_address()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return student_urls(host, port)[0]
 
 
-def _this_machine_address() -> str:
-    """This computer's address on its network, as other computers see it (best guess).
+def student_urls(host: str, port: int) -> list[str]:
+    """Every address students may use, best first. For a wildcard host (``0.0.0.0``,
+    ``::``) that is each of this machine's network addresses, loopback left out."""
+    hosts = _this_machine_addresses() if host in ("0.0.0.0", "::", "") else [host]
+    return [f"http://{f'[{name}]' if ':' in name else name}:{port}" for name in hosts]
 
-    Connecting a UDP socket sends nothing; it only asks the OS which interface it would
-    use to reach another network.
-    """
+
+def _this_machine_addresses() -> list[str]:
+    """This computer's IPv4 addresses on its networks, as other computers see them
+    (a best guess, loopback left out), the one used to reach other networks first."""
+    found: list[str] = []
+    # Connecting a UDP socket sends nothing; it only asks the OS which address it would
+    # use to reach another network.
     with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.connect(("192.0.2.1", 9))  # TEST-NET-1: documentation-only, never routed
-        return probe.getsockname()[0]
-    return socket.gethostname()
+        found.append(probe.getsockname()[0])
+    with contextlib.suppress(OSError):
+        for *_, address in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.append(address[0])
+    usable = [name for name in dict.fromkeys(found)
+              if not ipaddress.ip_address(name).is_loopback
+              and not ipaddress.ip_address(name).is_unspecified]
+    return usable or [socket.gethostname()]
+
+
+def _describe(limits: Limits) -> str:
+    rate = (f"{limits.messages_per_second:g} messages per second per student (bursts of "
+            f"{limits.burst})" if limits.messages_per_second else "no rate limit")
+    students = f"{limits.clients} students" if limits.clients else "any number of students"
+    rooms = (f"{limits.rooms_per_client} rooms each" if limits.rooms_per_client
+             else "any number of rooms each")
+    return (f"{rate}; messages up to {limits.text_length:,} characters; {students}, "
+            f"{rooms}; a kick lasts {limits.kick_seconds:g} s")
+
+
+def _cors(origins: Sequence[str] | None) -> str | list[str] | None:
+    if not origins:
+        return None  # python-socketio: only pages served by this server
+    return "*" if "*" in origins else list(origins)
+
+
+def _port(value: str) -> int:
+    number = _whole(value)
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {value}")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = _whole(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return number
+
+
+def _whole(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {value!r}") from None
+
+
+def _non_negative_number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {value!r}") from None
+    if not 0 <= number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return number
+
+
+def _text(what: str):
+    def check(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"the {what} cannot be empty")
+        return value.strip()
+    return check
 
 
 if __name__ == "__main__":

@@ -15,30 +15,48 @@ can be tried in a cell, or a test, without a socket::
 A connection is known by an opaque key (the server uses the socket.io sid). Every
 refusal is a :class:`Refused` whose message is a sentence for a human; the server sends
 it unchanged to the client.
+
+Notebook 06 (the classroom) adds what a teacher needs: limits on how fast and how much
+(:class:`Limits`, :class:`TokenBucket`), and moderation, again without a socket::
+
+    chat = Chat(teacher_token="s3cret", limits=Limits(messages_per_second=1, burst=3))
+    chat.connect("sid-1", {"name": "ada"})
+    chat.check_teacher({"token": "s3cret"})          # or raises Refused
+    chat.mute({"name": "ada", "seconds": 30})        # ada's say is refused for 30 s
+    chat.kick({"name": "ada"})                       # ada may not come back for 60 s
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chatkit.store import Message, Store, open_store
 
 __all__ = [
     "Accepted",
+    "Announcement",
     "Chat",
+    "Elsewhere",
     "Joined",
+    "Kicked",
     "Left",
     "Limits",
+    "MAX_MUTE_SECONDS",
+    "Muted",
     "Presence",
     "Refused",
     "Said",
+    "Throttled",
+    "TokenBucket",
     "new_join_code",
+    "new_teacher_token",
 ]
 
 
@@ -46,9 +64,45 @@ class Refused(Exception):
     """The rules say no. ``str(error)`` is a sentence that tells a person why."""
 
 
+class Elsewhere(Protocol):
+    """Who is connected to the *other* server processes of the same chat (notebook 06).
+
+    A :class:`Chat` given one (``Chat(elsewhere=...)``) counts those people too: their
+    names are taken, they are members of their rooms, the teacher can reach them. It
+    tells the others who is here by calling :meth:`update` after every change.
+    :class:`chatkit.cluster.RedisRoster` is the one the server uses with Redis.
+    """
+
+    def update(self, here: Mapping[str, tuple[Hashable, list[str]]]) -> None:
+        """Tell the others who is connected here: ``{name: (connection, [rooms])}``."""
+
+    def people(self) -> Mapping[str, Hashable]:
+        """Everyone connected elsewhere: ``{name: connection}``."""
+
+    def rooms(self) -> Mapping[str, set[str]]:
+        """The rooms people elsewhere are in: ``{room: {names}}``."""
+
+
+class Throttled(Refused):
+    """A ``say`` refused because its sender sends too fast.
+
+    Attributes:
+        notice: a sentence to send the sender as a ``notice``, on the first refusal of a
+            burst only (so that a flood of refusals is not answered by a flood of
+            notices); None on the following ones.
+        wait: seconds until the sender may say something again.
+    """
+
+    def __init__(self, message: str, *, notice: str | None, wait: float):
+        super().__init__(message)
+        self.notice = notice
+        self.wait = wait
+
+
 @dataclass(frozen=True)
 class Limits:
-    """The sizes the rules accept. The defaults are the ones the protocol documents.
+    """The sizes and rates the rules accept. The defaults are the ones the protocol
+    documents; wherever a limit can be None, None disables it.
 
     Attributes:
         name_length: longest name, after trimming spaces (default 32).
@@ -56,6 +110,15 @@ class Limits:
         text_length: longest message (default 2,000 characters).
         history: how many of a room's last messages a join returns (default 100).
         client_id_length: longest ``client_id`` (default 64).
+        messages_per_second: how many messages a name may say per second, on average
+            (a :class:`TokenBucket`); None (the default in a notebook) means no limit.
+            ``python -m chatkit serve`` uses 5.
+        burst: how many messages a name may say in a row before that rate applies
+            (default 10).
+        clients: how many people may be connected at once (default 200).
+        rooms_per_client: how many rooms one person may be in at once (default 20).
+        kick_seconds: how long a name the teacher kicked out may not come back
+            (default 60).
     """
 
     name_length: int = 32
@@ -63,6 +126,57 @@ class Limits:
     text_length: int = 2000
     history: int = 100
     client_id_length: int = 64
+    messages_per_second: float | None = None
+    burst: int = 10
+    clients: int | None = 200
+    rooms_per_client: int | None = 20
+    kick_seconds: float = 60
+
+    def __post_init__(self) -> None:
+        if self.messages_per_second is not None and not self.messages_per_second > 0:
+            raise ValueError("messages_per_second must be more than 0, or None for no limit")
+        if self.burst < 1:
+            raise ValueError("burst must be at least 1")
+        for field_name in ("clients", "rooms_per_client"):
+            value = getattr(self, field_name)
+            if value is not None and value < 1:
+                raise ValueError(f"{field_name} must be at least 1, or None for no limit")
+        if self.kick_seconds < 0:
+            raise ValueError("kick_seconds must be 0 or more")
+
+
+class TokenBucket:
+    """A rate limit: ``rate`` actions per second on average, ``burst`` in a row at most.
+
+    The bucket holds up to ``burst`` tokens and refills at ``rate`` tokens per second;
+    each action takes one. It reads no clock of its own: every call is given ``now``
+    (seconds, from any clock that only goes forward), so a test can step time::
+
+        bucket = TokenBucket(rate=1, burst=2, now=0)
+        bucket.take(0), bucket.take(0), bucket.take(0)   # 0.0, 0.0, 1.0 (wait 1 s)
+        bucket.take(1.0)                                  # 0.0: one token came back
+    """
+
+    def __init__(self, rate: float, burst: int, *, now: float):
+        if not rate > 0 or burst < 1:
+            raise ValueError("rate must be more than 0 and burst at least 1")
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self._last = now
+
+    def take(self, now: float) -> float:
+        """Take a token if there is one and return 0.0; otherwise take nothing and
+        return how many seconds until there is one."""
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self._last) * self.rate)
+        self._last = max(self._last, now)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    def __repr__(self) -> str:
+        return f"<TokenBucket {self.tokens:.2f}/{self.burst} tokens, {self.rate:g}/s>"
 
 
 @dataclass(frozen=True)
@@ -137,6 +251,48 @@ class Said:
         return {"ok": True, "id": self.id}
 
 
+@dataclass(frozen=True)
+class Kicked:
+    """A kick the rules allowed.
+
+    Attributes:
+        name: who was kicked out.
+        conn: the connection to close (after sending it ``notice``).
+        seconds: how long the name may not come back.
+        notice: the sentence to send the kicked connection.
+    """
+
+    name: str
+    conn: Hashable
+    seconds: float
+    notice: str
+
+
+@dataclass(frozen=True)
+class Muted:
+    """A mute (or, with ``seconds == 0``, an unmute) the rules allowed.
+
+    Attributes:
+        name: who was muted.
+        conn: that name's connection, to send ``notice`` to.
+        seconds: for how long (0: the mute was lifted).
+        notice: the sentence to send the muted connection.
+    """
+
+    name: str
+    conn: Hashable
+    seconds: float
+    notice: str
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A teacher's announcement: ``text`` for ``room``, or for everyone when ``room`` is None."""
+
+    text: str
+    room: str | None
+
+
 _ROOM_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
 
 _CODE_WORDS = (
@@ -158,6 +314,16 @@ def new_join_code() -> str:
     return f"{first}-{second}-{secrets.randbelow(90) + 10}"
 
 
+def new_teacher_token() -> str:
+    """A random teacher token: 16 characters from ``secrets``, a real password
+    (about 95 bits), for the teacher's eyes only."""
+    return secrets.token_urlsafe(12)
+
+
+#: The longest mute a teacher may give, in seconds (a day).
+MAX_MUTE_SECONDS = 86_400
+
+
 class Chat:
     """The state of one chat server, and the rules that change it.
 
@@ -167,28 +333,39 @@ class Chat:
         limits: sizes accepted; None means :class:`Limits` ``()``.
         join_code: the workshop's code every connection must give; None means anyone
             may connect. Compared without regard to case or surrounding spaces.
-        clock: gives the ``ts`` of new messages (default :func:`time.time`).
+        teacher_token: the secret that opens the teacher's tools (:meth:`check_teacher`);
+            None (the default) means nobody may use them.
+        clock: gives the ``ts`` of new messages, and the time for rate limits, kicks and
+            mutes (default :func:`time.time`).
         new_session: makes session secrets (default :func:`secrets.token_urlsafe`).
+        elsewhere: who is connected to the other server processes of this chat
+            (:class:`Elsewhere`); None (the default) means this is the only one.
 
     Names are unique among live connections and compared exactly ("Ada" and "ada" are
-    two people). Rooms exist while someone is in them; their history stays in the store.
+    two people). Rooms exist while someone is in them; their history stays in the store,
+    and so do kicks and mutes (a store shared by several servers shares them too).
     """
 
     def __init__(self, *, store: Store | None = None, limits: Limits | None = None,
-                 join_code: str | None = None, clock: Callable[[], float] = time.time,
-                 new_session: Callable[[], str] = secrets.token_urlsafe):
+                 join_code: str | None = None, teacher_token: str | None = None,
+                 clock: Callable[[], float] = time.time,
+                 new_session: Callable[[], str] = secrets.token_urlsafe,
+                 elsewhere: Elsewhere | None = None):
         self.store = store if store is not None else open_store()
         self.limits = limits or Limits()
         self.join_code = join_code
+        self.teacher_token = teacher_token
         self._clock = clock
         self._new_session = new_session
+        self.elsewhere = elsewhere
         self._name_by_conn: dict[Hashable, str] = {}
         self._conn_by_name: dict[str, Hashable] = {}
         self._rooms_by_name: dict[str, set[str]] = {}
         self._members_by_room: dict[str, set[str]] = {}
-        # A name's session secret outlives its connection, so that a client whose old
-        # connection is already gone can come back with the same secret.
-        self._session_by_name: dict[str, str] = {}
+        # A name's session secret (kept in the store) outlives its connection, so that a
+        # client whose old connection is already gone can come back with the same secret.
+        self._bucket_by_name: dict[str, TokenBucket] = {}
+        self._throttled: set[str] = set()  # names told "too fast" since their last say
 
     # -- connections -------------------------------------------------------------------
 
@@ -200,7 +377,8 @@ class Chat:
         A name held by a live connection is refused unless ``session`` is that name's
         secret: then the new connection takes the name over, and ``replaced`` says which
         connection to close. ``rooms`` become the connection's rooms; what they said
-        after ``offset`` comes from :meth:`replay`.
+        after ``offset`` comes from :meth:`replay`. A name the teacher kicked out is
+        refused until its time is up; so is anyone once ``limits.clients`` are here.
         """
         if conn in self._name_by_conn:
             raise Refused("This connection is already connected.")
@@ -209,23 +387,31 @@ class Chat:
                           'the chat needs at least your name.')
         self._check_join_code(auth.get("code"))
         name = self.check_name(auth.get("name"))
+        self._check_not_kicked(name)
         rooms = self._auth_rooms(auth.get("rooms"))
         offset = self._auth_offset(auth.get("offset"))
         session = auth.get("session")
         if session is not None and not isinstance(session, str):
             raise Refused('"session" must be the text the server sent in "welcome".')
 
-        known_session = self._session_by_name.get(name)
+        known_session = self.store.session(name)
         has_secret = (session is not None and known_session is not None
                       and hmac.compare_digest(session, known_session))
         replaced = self._conn_by_name.get(name)
+        if replaced is None and self.elsewhere is not None:
+            replaced = self.elsewhere.people().get(name)  # on another server process
         if replaced is not None and not has_secret:
             raise Refused(f"The name {name!r} is taken by someone connected now. "
                           f"Pick another name.")
-        if replaced is not None:
+        most = self.limits.clients
+        if replaced is None and most is not None and len(self._conn_by_name) >= most:
+            raise Refused(f"The chat is full: {most} people are connected, the most this "
+                          f"server allows. Try again later, or tell your teacher.")
+        if replaced in self._name_by_conn:
             del self._name_by_conn[replaced]
         if not has_secret:
-            self._session_by_name[name] = self._new_session()
+            known_session = self._new_session()
+            self.store.set_session(name, known_session)
         self._conn_by_name[name] = conn
         self._name_by_conn[conn] = name
 
@@ -233,7 +419,8 @@ class Chat:
         after = set(rooms)
         changed = [self._remove_member(name, room) for room in sorted(before - after)]
         changed += [self._add_member(name, room) for room in sorted(after - before)]
-        return Accepted(name=name, session=self._session_by_name[name], rooms=rooms,
+        self._tell_elsewhere()
+        return Accepted(name=name, session=known_session, rooms=rooms,
                         offset=offset, replaced=replaced, presence=tuple(changed))
 
     def replay(self, rooms: tuple[str, ...], offset: int | None) -> tuple[Message, ...]:
@@ -257,8 +444,12 @@ class Chat:
         if name is None:
             return ()
         del self._conn_by_name[name]
+        self._bucket_by_name.pop(name, None)
+        self._throttled.discard(name)
         rooms = sorted(self._rooms_by_name.get(name, ()))
-        return tuple(self._remove_member(name, room) for room in rooms)
+        changed = tuple(self._remove_member(name, room) for room in rooms)
+        self._tell_elsewhere()
+        return changed
 
     def name_of(self, conn: Hashable) -> str | None:
         """The name a connection holds, or None."""
@@ -267,12 +458,19 @@ class Chat:
     # -- rooms -------------------------------------------------------------------------
 
     def join(self, conn: Hashable, payload: Any) -> Joined:
-        """Put a connection's name in ``payload["room"]``; refused if already there."""
+        """Put a connection's name in ``payload["room"]``; refused if already there, or
+        if the name is in ``limits.rooms_per_client`` rooms already."""
         name = self._name(conn)
         room = self.check_room(self._field(payload, "join", "room", example='{"room": "lobby"}'))
-        if room in self._rooms_by_name.get(name, ()):
+        rooms = self._rooms_by_name.get(name, ())
+        if room in rooms:
             raise Refused(f"You are already in room {room!r}.")
+        most = self.limits.rooms_per_client
+        if most is not None and len(rooms) >= most:
+            raise Refused(f"You are in {len(rooms)} rooms, the most allowed: "
+                          f"leave one before joining {room!r}.")
         presence = self._add_member(name, room)
+        self._tell_elsewhere()
         history = self.store.recent(room, self.limits.history)
         return Joined(room=room, members=presence.members, history=tuple(history))
 
@@ -283,19 +481,32 @@ class Chat:
         if room not in self._rooms_by_name.get(name, ()):
             raise Refused(f"You are not in room {room!r}.")
         presence = self._remove_member(name, room)
+        self._tell_elsewhere()
         return Left(room=room, members=presence.members)
 
     def members(self, room: str) -> tuple[str, ...]:
-        """Who is in ``room`` now, sorted; empty for a room nobody is in."""
-        return tuple(sorted(self._members_by_room.get(room, ())))
+        """Who is in ``room`` now (elsewhere too), sorted; empty for a room nobody is in."""
+        here = self._members_by_room.get(room, set())
+        if self.elsewhere is not None:
+            here = here | self.elsewhere.rooms().get(room, set())
+        return tuple(sorted(here))
+
+    def rooms_here(self) -> tuple[str, ...]:
+        """The rooms someone connected to this process is in, sorted."""
+        return tuple(sorted(self._members_by_room))
 
     def rooms_of(self, name: str) -> tuple[str, ...]:
-        """The rooms ``name`` is in, sorted."""
+        """The rooms ``name`` is in, sorted (for a name connected to this process)."""
         return tuple(sorted(self._rooms_by_name.get(name, ())))
 
     def snapshot(self) -> dict[str, list[str]]:
-        """Every room someone is in, with its members: ``{room: [names]}``, sorted."""
-        return {room: sorted(names) for room, names in sorted(self._members_by_room.items())}
+        """Every room someone is in (elsewhere too), with its members: ``{room: [names]}``,
+        sorted."""
+        rooms = {room: set(names) for room, names in self._members_by_room.items()}
+        if self.elsewhere is not None:
+            for room, names in self.elsewhere.rooms().items():
+                rooms.setdefault(room, set()).update(names)
+        return {room: sorted(names) for room, names in sorted(rooms.items()) if names}
 
     # -- messages ----------------------------------------------------------------------
 
@@ -304,7 +515,10 @@ class Chat:
 
         ``payload`` is ``{"room", "text", "client_id"?}``. A ``client_id`` this name used
         before gets the first id back, whatever the text, and no new message: that is
-        what makes re-sending after a reconnect safe.
+        what makes re-sending after a reconnect safe (and it costs nothing against the
+        rate limit). A muted name is refused with how long is left; a name that says
+        more than ``limits.messages_per_second`` allows is refused with
+        :class:`Throttled`.
         """
         name = self._name(conn)
         example = '{"room": "lobby", "text": "hello"}'
@@ -318,9 +532,74 @@ class Chat:
         text = self.check_text(self._field(payload, "say", "text", example=example))
         if room not in self._rooms_by_name.get(name, ()):
             raise Refused(f"Join room {room!r} before saying something there.")
-        # Teacher moderation (a later issue) checks mutes here.
-        message = self.store.add(room, name, text, ts=self._clock(), client_id=client_id)
+        now = self._clock()
+        muted = self._left(self.store.restriction("mute", name), now)
+        if muted:
+            raise Refused(f"The teacher muted you: you can speak again in "
+                          f"{_seconds(muted)}.")
+        self._check_rate(name, now)
+        message = self.store.add(room, name, text, ts=now, client_id=client_id)
         return Said(id=message.id, message=message)
+
+    # -- the teacher's tools -----------------------------------------------------------
+
+    def check_teacher(self, auth: Any) -> None:
+        """Let a teacher's connection in if ``auth`` is ``{"token": <teacher_token>}``,
+        or raise :class:`Refused`. Without a ``teacher_token`` nobody gets in."""
+        if self.teacher_token is None:
+            raise Refused("This server has no teacher token, so its teacher's tools are "
+                          "closed: start it with one.")
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if token is None or (isinstance(token, str) and not token.strip()):
+            raise Refused('The teacher\'s tools need the teacher token: connect with auth '
+                          '{"token": "..."}. It was printed when the server started.')
+        if not isinstance(token, str) or not hmac.compare_digest(
+                token.strip().encode(), self.teacher_token.encode()):
+            raise Refused("Wrong teacher token: check what the server printed at start.")
+
+    def people(self) -> tuple[str, ...]:
+        """Everyone connected now (elsewhere too), by name, sorted."""
+        names = set(self._conn_by_name)
+        if self.elsewhere is not None:
+            names.update(self.elsewhere.people())
+        return tuple(sorted(names))
+
+    def kick(self, payload: Any) -> Kicked:
+        """The teacher puts ``payload["name"]`` out: its connection must be closed, and
+        the name may not connect again for ``limits.kick_seconds``."""
+        name, conn = self._target(payload, "kick", '{"name": "ada"}')
+        seconds = self.limits.kick_seconds
+        self.store.restrict("kick", name, self._clock() + seconds)
+        return Kicked(name=name, conn=conn, seconds=seconds,
+                      notice=f"The teacher removed you from the chat. You can come back "
+                             f"in {_seconds(seconds)}.")
+
+    def mute(self, payload: Any) -> Muted:
+        """The teacher mutes ``payload["name"]`` for ``payload["seconds"]`` (at most a
+        day): its ``say`` is refused until then. ``seconds`` 0 lifts a mute."""
+        example = '{"name": "ada", "seconds": 60}'
+        name, conn = self._target(payload, "mute", example)
+        seconds = self._field(payload, "mute", "seconds", example=example)
+        if (isinstance(seconds, bool) or not isinstance(seconds, int | float)
+                or not 0 <= seconds <= MAX_MUTE_SECONDS):
+            raise Refused(f'"seconds" is how long to mute for: a number from 0 (to lift '
+                          f"a mute) to {MAX_MUTE_SECONDS:,}, not {_kind(seconds)}.")
+        self.store.restrict("mute", name, self._clock() + seconds)
+        notice = (f"The teacher muted you for {_seconds(seconds)}." if seconds
+                  else "The teacher lifted your mute: you can speak again.")
+        return Muted(name=name, conn=conn, seconds=seconds, notice=notice)
+
+    def announce(self, payload: Any) -> Announcement:
+        """A teacher's ``{"text", "room"?}``, checked: the text like a message's, the
+        room (if given) a room someone is in."""
+        example = '{"text": "Break until 11:00", "room": "lobby"}'
+        text = self.check_text(self._field(payload, "announce", "text", example=example))
+        room = self._field(payload, "announce", "room", example=example, required=False)
+        if room is not None:
+            room = self.check_room(room)
+            if not self.members(room):
+                raise Refused(f"Nobody is in room {room!r} now, so nobody would hear it.")
+        return Announcement(text=text, room=room)
 
     # -- checks, usable on their own ---------------------------------------------------
 
@@ -371,6 +650,47 @@ class Chat:
 
     # -- helpers -----------------------------------------------------------------------
 
+    def _check_not_kicked(self, name: str) -> None:
+        until = self.store.restriction("kick", name)
+        left = 0.0 if until is None else self._left(until, self._clock())
+        if left:
+            raise Refused(f"The teacher removed {name!r} from the chat: you can come back "
+                          f"in {_seconds(left)}.")
+
+    def _check_rate(self, name: str, now: float) -> None:
+        rate = self.limits.messages_per_second
+        if rate is None:
+            return
+        bucket = self._bucket_by_name.get(name)
+        if bucket is None:
+            bucket = self._bucket_by_name[name] = TokenBucket(rate, self.limits.burst, now=now)
+        wait = bucket.take(now)
+        if not wait:
+            self._throttled.discard(name)
+            return
+        first = name not in self._throttled
+        self._throttled.add(name)
+        raise Throttled(
+            f"You are sending messages too fast: wait {wait:.1f} s before saying more "
+            f"(at most {rate:g} per second).", wait=wait,
+            notice=(f"Slow down: you may say at most {rate:g} messages per second. "
+                    f"Messages sent faster are refused.") if first else None)
+
+    def _target(self, payload: Any, event: str, example: str) -> tuple[str, Hashable]:
+        """The name a teacher's request is about, and its connection."""
+        name = self.check_name(self._field(payload, event, "name", example=example))
+        conn = self._conn_by_name.get(name)
+        if conn is None and self.elsewhere is not None:
+            conn = self.elsewhere.people().get(name)
+        if conn is None:
+            raise Refused(f"Nobody named {name!r} is connected (names are case-sensitive).")
+        return name, conn
+
+    @staticmethod
+    def _left(until: float | None, now: float) -> float:
+        """Seconds left until ``until``, or 0."""
+        return 0.0 if until is None else max(0.0, until - now)
+
     def _check_join_code(self, code: Any) -> None:
         if self.join_code is None:
             return
@@ -386,6 +706,10 @@ class Chat:
         if not isinstance(rooms, list | tuple):
             raise Refused(f'"rooms" is a list of room names, not {_kind(rooms)}.')
         unique = dict.fromkeys(self.check_room(room) for room in rooms)  # keeps order
+        most = self.limits.rooms_per_client
+        if most is not None and len(unique) > most:
+            raise Refused(f'"rooms" lists {len(unique)} rooms: one person may be in at '
+                          f"most {most}.")
         return tuple(unique)
 
     @staticmethod
@@ -422,6 +746,12 @@ class Chat:
             raise Refused(f'{event} needs a "{key}", as in {example}.')
         return payload.get(key)
 
+    def _tell_elsewhere(self) -> None:
+        if self.elsewhere is not None:
+            self.elsewhere.update({
+                name: (conn, sorted(self._rooms_by_name.get(name, ())))
+                for name, conn in self._conn_by_name.items()})
+
     def _add_member(self, name: str, room: str) -> Presence:
         self._rooms_by_name.setdefault(name, set()).add(room)
         self._members_by_room.setdefault(room, set()).add(name)
@@ -445,6 +775,11 @@ class Chat:
 
 def _normal_code(code: str) -> str:
     return code.strip().casefold()
+
+
+def _seconds(seconds: float) -> str:
+    """A wait as a person reads it: whole seconds, rounded up ("42 s", "1 s")."""
+    return f"{max(1, math.ceil(seconds)):,} s"
 
 
 def _kind(value: Any) -> str:

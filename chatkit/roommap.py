@@ -14,6 +14,11 @@ ones in no named room, so the map shows what an emit to each room would reach. A
 whose ``connect`` or ``disconnect`` handler is still running is left out: socket.io does
 not count it as connected (an emit may or may not reach it), and its name may be
 unknown or already forgotten.
+
+A server may keep its rooms under other names inside socket.io: the course's
+:class:`~chatkit.server.ChatServer` keeps its chat room ``lobby`` as socket.io's room
+``room:lobby``, so that no room name can ever be a client's sid. Such a server has a
+``room_label(namespace, room)`` method, and :func:`snapshot` uses it to show ``lobby``.
 """
 
 from __future__ import annotations
@@ -30,17 +35,23 @@ Layout = Mapping[str, Mapping[str, list[str]]]
 
 
 def snapshot(sio, *, label: Callable[[str], str | None] | None = None,
-             private_rooms: bool = False) -> dict[str, dict[str, list[str]]]:
+             private_rooms: bool = False,
+             room_label: Callable[[str, str], str] | None = None,
+             ) -> dict[str, dict[str, list[str]]]:
     """Namespaces -> rooms -> client labels of a python-socketio server, sorted.
 
     ``label(sid)`` names a client (default: its sid; a ``None`` result falls back to the
     sid). With ``private_rooms=True`` each client's own room (named by its sid) is listed
     too. Clients of a namespace who joined no other room appear under :data:`NO_ROOM`.
+    ``room_label(namespace, room)`` names a room (default: the server's own
+    ``sio.room_label`` if it has one, else the room's socket.io name).
     Only connected clients are listed: not those whose connect or disconnect handler is
     still running.
     """
     def name(sid: str) -> str:
         return (label(sid) if label else None) or sid
+
+    room_label = room_label or getattr(sio, "room_label", None) or (lambda ns, room: room)
 
     manager = sio.manager
     layout: dict[str, dict[str, list[str]]] = {}
@@ -59,7 +70,7 @@ def snapshot(sio, *, label: Callable[[str], str | None] | None = None,
             members = everyone.intersection(members)
             in_a_room.update(members)
             if members:
-                named[room] = sorted(name(sid) for sid in members)
+                named[room_label(namespace, room)] = sorted(name(sid) for sid in members)
         alone = everyone - in_a_room
         if alone:
             named[NO_ROOM] = sorted(name(sid) for sid in alone)

@@ -11,8 +11,9 @@ resume) and drawn in notebook 04 (rooms). The wire protocol it speaks is written
 
 Under the hood it is a python-socketio ``AsyncServer`` on aiohttp. The event handlers
 only translate events into calls of the rules in :mod:`chatkit.chat` and send back what
-they return; messages are kept in a :mod:`chatkit.store`. Three things are added on
-top of the library, each for a reason found by running it:
+they return; messages are kept in a :mod:`chatkit.store`. With ``redis=URL`` several
+server processes share one chat (notebook 06; :mod:`chatkit.cluster` says how). Three
+things are added on top of the library, each for a reason found by running it:
 
 * permessage-deflate is refused on WebSocket connections: it halved fan-out throughput
   (DESIGN.md, "Runtime choice") and python-engineio has no option for it;
@@ -26,9 +27,11 @@ top of the library, each for a reason found by running it:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from collections import deque
+from dataclasses import replace
 from os import PathLike
 from typing import Any
 
@@ -37,21 +40,42 @@ import socketio
 from aiohttp import WSCloseCode, web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
-from chatkit import running
-from chatkit.chat import Accepted, Chat, Limits, Refused
-from chatkit.store import DEFAULT_CLIENT_IDS_PER_NAME, Store, open_store
+from chatkit import cluster, roommap, running
+from chatkit.chat import Accepted, Chat, Limits, Refused, Throttled
+from chatkit.store import DEFAULT_CLIENT_IDS_PER_NAME, Message, Store, open_store
 
-__all__ = ["CHAT_NAMESPACE", "ChatServer"]
+__all__ = ["CHAT_NAMESPACE", "TEACHER_NAMESPACE", "ChatServer"]
 
 logger = logging.getLogger(__name__)
 
-#: The socket.io namespace of the chat. (``/teacher`` will join it in notebook 06.)
+#: The socket.io namespace of the chat.
 CHAT_NAMESPACE = "/chat"
+
+#: The socket.io namespace of the teacher's tools (notebook 06): rooms, kick, mute,
+#: announce, for whoever has the teacher token.
+TEACHER_NAMESPACE = "/teacher"
 
 #: How long the server waits for a connection to finish its socket.io handshake before
 #: it gives up sending the welcome (seconds). The handshake completes right after the
 #: connect handler returns, so this is only a safety net.
 _HANDSHAKE_WAIT = 5.0
+
+#: Inside socket.io, the chat room "lobby" is the room "room:lobby". socket.io also puts
+#: every connection in a room named by its sid (20 characters that a chat room name may
+#: use too); the prefix keeps the two kinds apart, so no chat room can be someone's
+#: private room.
+_ROOM_PREFIX = "room:"
+
+
+#: With Redis: the prefix of every key and channel, and how often (seconds) a process
+#: says it is alive (it counts as gone three times that long after its last word).
+_REDIS_PREFIX = "chatkit:"
+_HEARTBEAT = 5.0
+
+
+def _sio_room(room: str) -> str:
+    """The socket.io room that holds the chat room ``room``."""
+    return _ROOM_PREFIX + room
 
 
 class ChatServer:
@@ -62,11 +86,15 @@ class ChatServer:
     Who may connect:
         join_code: the code students must send in ``auth["code"]``; None (the default)
             lets anyone in. Compared without regard to case or surrounding spaces.
+        teacher_token: the secret a teacher sends in ``auth["token"]`` to connect to the
+            ``/teacher`` namespace (rooms, kick, mute, announce); None (the default)
+            keeps that namespace closed to everyone.
 
     Limits:
-        limits: name, room and text lengths and the size of a join's history, as a
-            :class:`chatkit.chat.Limits`; None means the documented defaults (32, 32,
-            2,000 characters, 100 messages).
+        limits: name, room and text lengths, the size of a join's history, messages per
+            second and burst, people per server, rooms per person and how long a kick
+            lasts, as a :class:`chatkit.chat.Limits`; None means the documented defaults
+            (no rate limit; 200 people; 20 rooms each; 60 s).
         max_http_buffer_size: the largest packet accepted, in bytes (default 1,000,000).
             A bigger one ends that client's connection, never the server.
 
@@ -77,6 +105,14 @@ class ChatServer:
             does not close it.
         client_ids_per_name: how many ``client_id`` values are remembered per name to
             recognise a message sent twice (default 1,000).
+
+    Scaling out:
+        redis: the URL of a Redis server (``"redis://127.0.0.1:6379/0"``) that several
+            server processes share, instead of ``db`` or ``store``: messages, ids, client
+            ids, kicks and mutes are kept there, rooms and broadcasts go through
+            python-socketio's ``AsyncRedisManager``, and a client of one process hears
+            the clients of every other, in id order. None (the default): this process
+            is the whole chat. See :mod:`chatkit.cluster`.
 
     Connection health (engine.io):
         ping_interval: seconds between the server's pings (default 25).
@@ -89,6 +125,7 @@ class ChatServer:
     Attributes:
         rules: the :class:`chatkit.chat.Chat` that decides everything.
         store: where messages are kept.
+        redis: the Redis URL this server shares the chat through, or None.
         sio: the python-socketio ``AsyncServer``, for learners who want to look inside.
         app: the aiohttp application that serves it (``/socket.io/``).
         log: the last 1,000 connection events as sentences, oldest first
@@ -96,34 +133,47 @@ class ChatServer:
             level on the ``chatkit.server`` logger.
     """
 
-    def __init__(self, *, join_code: str | None = None,
+    def __init__(self, *, join_code: str | None = None, teacher_token: str | None = None,
                  limits: Limits | None = None, max_http_buffer_size: int = 1_000_000,
                  db: str | PathLike[str] | None = None, store: Store | None = None,
                  client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME,
+                 redis: str | None = None,
                  ping_interval: float = 25, ping_timeout: float = 20,
                  cors_allowed_origins: str | list[str] | None = None):
-        if db is not None and store is not None:
-            raise ValueError("give either db (a file name) or store, not both")
+        if sum(option is not None for option in (db, store, redis)) > 1:
+            raise ValueError("give either db (a file name), store or redis, not several")
+        self.redis = redis
         self._owns_store = store is None
         self.store = store if store is not None else open_store(
-            db, client_ids_per_name=client_ids_per_name)
-        self.rules = Chat(store=self.store, limits=limits, join_code=join_code)
+            db, client_ids_per_name=client_ids_per_name, redis=redis)
+        self._roster = None if redis is None else cluster.RedisRoster(
+            redis, prefix=_REDIS_PREFIX, ttl=3 * _HEARTBEAT)
+        self.rules = Chat(store=self.store, limits=limits, join_code=join_code,
+                          teacher_token=teacher_token, elsewhere=self._roster)
+        manager = None if redis is None else socketio.AsyncRedisManager(
+            redis, channel=f"{_REDIS_PREFIX}socketio", logger=cluster.logger)
         self.sio = _SocketIOServer(
+            client_manager=manager,
             async_mode="aiohttp", ping_interval=ping_interval, ping_timeout=ping_timeout,
             max_http_buffer_size=max_http_buffer_size,
             cors_allowed_origins=cors_allowed_origins, logger=False, engineio_logger=False)
         self.sio.register_namespace(_ChatNamespace(self))
-        # The /teacher namespace (rooms, kick, mute, announce; DESIGN.md) is a later
-        # issue: it will be a second AsyncNamespace registered here, calling the rules.
+        self.sio.register_namespace(_TeacherNamespace(self))
         self.app = web.Application()
         self.sio.attach(self.app)
         self.app.on_shutdown.append(self._close_connections)
         self.app.on_cleanup.append(self._cancel_leftovers)
         self.log: deque[str] = deque(maxlen=1000)
+        self._teachers: set[str] = set()  # sids of the /teacher connections
         # Saying, joining and resuming take this lock, so that every connection receives
         # the `said` events of its rooms in id order, and a resuming client gets each
         # message exactly once: replayed if it was said before, live if after.
         self._order = asyncio.Lock()
+        # With Redis, `said` events are delivered from Redis's channel (in id order, from
+        # every process): the newest id delivered here so far. None: no such channel,
+        # each message is delivered when it is said.
+        self._delivered: int | None = None
+        self._tasks: list[asyncio.Task] = []
         self._handle: running.Running | None = None
         self._shut_down = False
         self._cleaned_up = False
@@ -148,13 +198,94 @@ class ChatServer:
         same ``name`` (say, by an earlier run of the same notebook cell) is stopped
         first. A ChatServer starts once: to start again, make a new one.
 
-        Raises :class:`chatkit.running.ServerStartError` if the address cannot be used.
+        Raises :class:`chatkit.running.ServerStartError` if the address cannot be used,
+        and :class:`ConnectionError` if ``redis`` was given and cannot be reached.
         Note: this method is a coroutine.
         """
         if self._handle is not None or self._cleaned_up:
             raise RuntimeError("this ChatServer was already started; make a new one")
-        self._handle = await running.serve_aiohttp(self.app, name=name, host=host, port=port)
+        if self.redis is not None:
+            await self._start_redis()
+        try:
+            self._handle = await running.serve_aiohttp(self.app, name=name, host=host,
+                                                       port=port)
+        except BaseException:
+            await self._stop_tasks()
+            raise
         return self._handle
+
+    async def _start_redis(self) -> None:
+        """Follow Redis's channel of new messages (caught up) before serving anyone."""
+        try:
+            self.store.redis.ping()
+        except Exception as exc:
+            raise ConnectionError(f"cannot reach Redis at {cluster.safe_url(self.redis)}: "
+                                  f"{exc}") from None
+        subscribed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._follow_said(subscribed)),
+                       loop.create_task(self._heartbeat())]
+        try:
+            await asyncio.wait_for(subscribed.wait(), 10)
+        except TimeoutError:
+            await self._stop_tasks()
+            raise ConnectionError(f"cannot follow the chat's channel on Redis at "
+                                  f"{cluster.safe_url(self.redis)}") from None
+        except BaseException:
+            await self._stop_tasks()
+            raise
+
+    async def _follow_said(self, subscribed: asyncio.Event) -> None:
+        """Deliver each new message, from every process, to this process's clients."""
+        async def catch_up() -> None:
+            async with self._order:
+                newest = self.store.last_id()
+                if self._delivered is not None:  # Redis was lost for a while
+                    for message in self.store.since(self.rules.rooms_here(), self._delivered):
+                        await self._deliver(message)
+                self._delivered = max(newest, self._delivered or 0)
+            subscribed.set()
+
+        async for data in cluster.follow(self.redis, self.store.said_channel,
+                                         on_subscribed=catch_up):
+            try:
+                message = Message.from_dict(json.loads(data))
+            except (ValueError, KeyError, TypeError):
+                logger.warning("ignored a message on Redis that is not one: %r", data[:100])
+                continue
+            async with self._order:
+                if message.id > self._delivered:  # not already caught up with
+                    try:
+                        await self._deliver(message)
+                    except Exception:  # one failure must not stop the deliveries
+                        logger.exception("could not deliver message %d", message.id)
+
+    async def _deliver(self, message: Message) -> None:
+        await self.sio.emit("said", message.to_dict(), room=_sio_room(message.room),
+                            namespace=CHAT_NAMESPACE, ignore_queue=True)  # here only
+        self._delivered = message.id
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(_HEARTBEAT)
+            try:
+                self._roster.heartbeat()
+            except Exception:
+                logger.warning("cannot tell Redis this server is alive", exc_info=True)
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def _only_delivered(self, messages) -> tuple[Message, ...]:
+        """Those of ``messages`` already delivered live here (all of them without Redis):
+        a join's history or a resume's replay holds only those, and the rest arrive
+        live, so that each reaches the client exactly once."""
+        if self._delivered is None:
+            return tuple(messages)
+        return tuple(message for message in messages if message.id <= self._delivered)
 
     async def stop(self) -> None:
         """Close every connection and stop serving. Safe to call more than once.
@@ -172,31 +303,19 @@ class ChatServer:
     def snapshot(self, *, personal_rooms: bool = False) -> dict[str, dict[str, list[str]]]:
         """What socket.io holds now: ``{namespace: {room: [member names]}}``, sorted.
 
-        This is python-socketio's own bookkeeping, read-only and copied into plain data:
-        the map notebook 04 draws. socket.io also puts every connection in a room named
-        after its sid; ``personal_rooms=True`` includes those. Connections half-way
-        through connecting or disconnecting are left out; a connection whose chat name
-        is not known is shown by its sid.
+        This is python-socketio's own bookkeeping, read-only and copied into plain data
+        by :func:`chatkit.roommap.snapshot`: the map notebook 04 draws. Chat rooms show
+        under their chat names; connections in no room are listed under
+        :data:`chatkit.roommap.NO_ROOM`; namespaces nobody is connected to are left out.
+        socket.io also puts every connection in a room named after its sid;
+        ``personal_rooms=True`` includes those (as ``"private: <name>"``). Connections
+        half-way through connecting or disconnecting are left out; a connection whose
+        chat name is not known is shown by its sid.
         """
-        manager = self.sio.manager
-        result: dict[str, dict[str, list[str]]] = {CHAT_NAMESPACE: {}}
-        for namespace in manager.get_namespaces():
-            rooms = {}
-            for room, members in manager.rooms.get(namespace, {}).items():
-                if room is None:  # python-socketio's list of every connection
-                    continue
-                if room in members and not personal_rooms:
-                    continue
-                live = [sid for sid in members if manager.is_connected(sid, namespace)]
-                if live:
-                    rooms[room] = sorted(self._member_name(namespace, sid) for sid in live)
-            result[namespace] = dict(sorted(rooms.items()))
-        return result
+        return roommap.snapshot(self.sio, label=self._label, private_rooms=personal_rooms)
 
-    def _member_name(self, namespace: str, sid: str) -> str:
-        if namespace == CHAT_NAMESPACE:
-            return self.rules.name_of(sid) or sid
-        return sid
+    def _label(self, sid: str) -> str | None:
+        return self.rules.name_of(sid) or ("teacher" if sid in self._teachers else None)
 
     def _note(self, line: str) -> None:
         self.log.append(line)
@@ -220,12 +339,23 @@ class ChatServer:
         if self._cleaned_up:
             return
         self._cleaned_up = True
+        await self._stop_tasks()
         current = asyncio.current_task()
         leftovers = [task for task in self.sio.eio.background_tasks
                      if task is not current and not task.done()]
         for task in leftovers:
             task.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
+        if self._roster is not None:
+            try:
+                self._roster.forget()
+            except Exception:
+                logger.warning("cannot leave the roster in Redis", exc_info=True)
+            self._roster.close()
+            manager = self.sio.manager
+            for connection in (getattr(manager, "pubsub", None), getattr(manager, "redis", None)):
+                if connection is not None:
+                    await connection.aclose()
         if self._owns_store:
             self.store.close()
 
@@ -234,14 +364,15 @@ class ChatServer:
         return f"<ChatServer {state}: {self.rules!r}>"
 
 
-class _ChatNamespace(socketio.AsyncNamespace):
-    """The ``/chat`` namespace: each event becomes one call of the rules."""
+class _Namespace(socketio.AsyncNamespace):
+    """What both namespaces share: events become calls of the rules; a refusal or a
+    failure becomes an error ack; unknown events are ignored."""
 
     #: The events a client may send; anything else is ignored (and logged).
-    client_events = frozenset({"join", "leave", "say"})
+    client_events: frozenset[str] = frozenset()
 
-    def __init__(self, chat_server: ChatServer):
-        super().__init__(CHAT_NAMESPACE)
+    def __init__(self, namespace: str, chat_server: ChatServer):
+        super().__init__(namespace)
         self.chat = chat_server
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -259,6 +390,10 @@ class _ChatNamespace(socketio.AsyncNamespace):
             return self.server.not_handled  # no ack: the protocol ignores unknown events
         try:
             return await getattr(self, f"on_{event}")(*args)
+        except Throttled as throttled:
+            if throttled.notice:
+                await self.emit("notice", {"text": throttled.notice}, to=sid)
+            return {"ok": False, "error": str(throttled)}
         except Refused as refusal:
             return {"ok": False, "error": str(refusal)}
         except Exception:
@@ -267,8 +402,17 @@ class _ChatNamespace(socketio.AsyncNamespace):
                                           "It was logged; please tell your teacher."}
 
     def _who(self, sid: str) -> str:
-        name = self.chat.rules.name_of(sid)
+        name = self.chat._label(sid)
         return f"{name} ({sid})" if name else str(sid)
+
+
+class _ChatNamespace(_Namespace):
+    """The ``/chat`` namespace: each event becomes one call of the rules."""
+
+    client_events = frozenset({"join", "leave", "say"})
+
+    def __init__(self, chat_server: ChatServer):
+        super().__init__(CHAT_NAMESPACE, chat_server)
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         try:
@@ -309,11 +453,12 @@ class _ChatNamespace(socketio.AsyncNamespace):
             await self.emit("welcome", {"name": accepted.name, "session": accepted.session},
                             to=sid)
             for room in accepted.rooms:
-                await self.enter_room(sid, room)
-            for message in self.chat.rules.replay(accepted.rooms, accepted.offset):
+                await self.enter_room(sid, _sio_room(room))
+            replay = self.chat.rules.replay(accepted.rooms, accepted.offset)
+            for message in self.chat._only_delivered(replay):
                 await self.emit("said", message.to_dict(), to=sid)
             for presence in accepted.presence:
-                await self.emit("presence", presence.to_dict(), room=presence.room)
+                await self.emit("presence", presence.to_dict(), room=_sio_room(presence.room))
 
     async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
         name = self.chat.rules.name_of(sid)
@@ -322,30 +467,98 @@ class _ChatNamespace(socketio.AsyncNamespace):
             self.chat._note(f"{name} disconnected ({reason})")
         for change in presence:
             # sid is still in its socket.io rooms until this handler returns.
-            await self.emit("presence", change.to_dict(), room=change.room, skip_sid=sid)
+            await self.emit("presence", change.to_dict(), room=_sio_room(change.room),
+                            skip_sid=sid)
 
     async def on_join(self, sid: str, *payload: Any) -> dict:
         async with self.chat._order:
             joined = self.chat.rules.join(sid, _one(payload))
-            await self.enter_room(sid, joined.room)
+            try:
+                await self.enter_room(sid, _sio_room(joined.room))
+            except BaseException:  # the rules must not count a member socket.io lacks
+                self.chat.rules.leave(sid, {"room": joined.room})
+                raise
             await self.emit("presence", {"room": joined.room, "members": list(joined.members)},
-                            room=joined.room)
-        return joined.to_ack()
+                            room=_sio_room(joined.room))
+            history = self.chat._only_delivered(joined.history)
+        return replace(joined, history=history).to_ack()
 
     async def on_leave(self, sid: str, *payload: Any) -> dict:
         async with self.chat._order:
             left = self.chat.rules.leave(sid, _one(payload))
-            await self.leave_room(sid, left.room)
+            await self.leave_room(sid, _sio_room(left.room))
             await self.emit("presence", {"room": left.room, "members": list(left.members)},
-                            room=left.room)
+                            room=_sio_room(left.room))
         return {"ok": True}
 
     async def on_say(self, sid: str, *payload: Any) -> dict:
         async with self.chat._order:
             said = self.chat.rules.say(sid, _one(payload))
-            if said.message is not None:
-                await self.emit("said", said.message.to_dict(), room=said.message.room)
+            if said.message is not None and self.chat.redis is None:
+                # (With Redis, every process delivers it from Redis's channel instead.)
+                await self.emit("said", said.message.to_dict(),
+                                room=_sio_room(said.message.room))
         return said.to_ack()
+
+
+class _TeacherNamespace(_Namespace):
+    """The ``/teacher`` namespace: the teacher's tools, for whoever has the token.
+
+    Each event is one call of the rules; what it decides is then done in ``/chat``
+    (a notice, a closed connection).
+    """
+
+    client_events = frozenset({"rooms", "kick", "mute", "announce"})
+
+    def __init__(self, chat_server: ChatServer):
+        super().__init__(TEACHER_NAMESPACE, chat_server)
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        try:
+            self.chat.rules.check_teacher(auth)
+        except Refused as refusal:
+            self.chat._note(f"refused a teacher connection: {refusal}")
+            raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
+        self.chat._teachers.add(sid)
+        self.chat._note("a teacher connected")
+
+    async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
+        if sid in self.chat._teachers:
+            self.chat._teachers.discard(sid)
+            self.chat._note(f"a teacher disconnected ({reason})")
+
+    async def on_rooms(self, sid: str, *payload: Any) -> dict:
+        if _one(payload) not in (None, {}):
+            raise Refused("rooms takes nothing, or {}.")
+        return {"ok": True, "rooms": self.chat.rules.snapshot(),
+                "people": list(self.chat.rules.people())}
+
+    async def on_kick(self, sid: str, *payload: Any) -> dict:
+        kicked = self.chat.rules.kick(_one(payload))
+        self.chat._note(f"the teacher kicked {kicked.name} out for {kicked.seconds:g} s")
+        await self.server.emit("notice", {"text": kicked.notice}, to=kicked.conn,
+                               namespace=CHAT_NAMESPACE)
+        await self.server.disconnect(kicked.conn, namespace=CHAT_NAMESPACE)
+        return {"ok": True}
+
+    async def on_mute(self, sid: str, *payload: Any) -> dict:
+        muted = self.chat.rules.mute(_one(payload))
+        self.chat._note(f"the teacher muted {muted.name} for {muted.seconds:g} s"
+                        if muted.seconds else f"the teacher lifted {muted.name}'s mute")
+        await self.server.emit("notice", {"text": muted.notice}, to=muted.conn,
+                               namespace=CHAT_NAMESPACE)
+        return {"ok": True}
+
+    async def on_announce(self, sid: str, *payload: Any) -> dict:
+        announcement = self.chat.rules.announce(_one(payload))
+        if announcement.room is None:
+            await self.server.emit("notice", {"text": announcement.text},
+                                   namespace=CHAT_NAMESPACE)
+        else:
+            await self.server.emit("notice", {"text": announcement.text,
+                                              "room": announcement.room},
+                                   room=_sio_room(announcement.room), namespace=CHAT_NAMESPACE)
+        return {"ok": True}
 
 
 def _one(payload: tuple) -> Any:
@@ -411,3 +624,11 @@ class _SocketIOServer(socketio.AsyncServer):
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineIOServer
+
+    @staticmethod
+    def room_label(namespace: str, room: str) -> str:
+        """How a socket.io room reads on a map (:func:`chatkit.roommap.snapshot`): chat
+        rooms by their chat name, ``"lobby"`` rather than ``"room:lobby"``."""
+        if namespace == CHAT_NAMESPACE and room.startswith(_ROOM_PREFIX):
+            return room[len(_ROOM_PREFIX):]
+        return room

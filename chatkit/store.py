@@ -12,19 +12,26 @@ things:
 * ``since``: every message of some rooms with an id above an offset, in id order (what
   a reconnecting client missed);
 * ``lookup_client_id``: the id a name's earlier message with the same ``client_id`` got,
-  so that a message sent twice is kept once.
+  so that a message sent twice is kept once;
+* ``restrict`` and ``restriction``: until when a name is kicked out or muted (notebook 06),
+  and ``session``: the secret that lets a client take its name back; both kept where the
+  messages are, so that servers sharing a store share them too.
 
 :class:`MemoryStore` forgets everything when the process ends; :class:`SQLiteStore`
-keeps it in a file (stdlib :mod:`sqlite3`). :func:`open_store` picks one::
+keeps it in a file (stdlib :mod:`sqlite3`); :class:`RedisStore` keeps it in a Redis
+server that several chat server processes share (notebook 06, scaling out).
+:func:`open_store` picks one::
 
-    store = open_store()                 # in memory
-    store = open_store("workshop.db")    # survives a restart
+    store = open_store()                           # in memory
+    store = open_store("workshop.db")              # survives a restart
+    store = open_store(redis="redis://127.0.0.1")  # shared by several processes
 """
 
 from __future__ import annotations
 
 import abc
 import bisect
+import json
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -36,6 +43,7 @@ __all__ = [
     "DEFAULT_MESSAGES_PER_ROOM",
     "MemoryStore",
     "Message",
+    "RedisStore",
     "SQLiteStore",
     "Store",
     "open_store",
@@ -71,9 +79,22 @@ class Message:
         return {"id": self.id, "room": self.room, "name": self.name, "text": self.text,
                 "ts": self.ts}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Message:
+        """The message of a :meth:`to_dict` (as sent on the wire, or kept in Redis)."""
+        return cls(int(data["id"]), data["room"], data["name"], data["text"], float(data["ts"]))
+
 
 class Store(abc.ABC):
-    """What the chat rules need from a message store. Methods are plain (no I/O waits)."""
+    """What the chat rules need from a message store. Methods are plain (no I/O waits).
+
+    Kicks and mutes (:meth:`restrict`) are kept in this process's memory unless a
+    subclass keeps them elsewhere.
+    """
+
+    def __init__(self) -> None:
+        self._restrictions: dict[tuple[str, str], float] = {}
+        self._sessions: dict[str, str] = {}
 
     @abc.abstractmethod
     def add(self, room: str, name: str, text: str, *, ts: float,
@@ -100,6 +121,24 @@ class Store(abc.ABC):
     def last_id(self) -> int:
         """The id given to the newest message, or 0 when there has been none."""
 
+    def restrict(self, kind: str, name: str, until: float) -> None:
+        """Remember that ``name`` is under a ``kind`` of restriction (``"kick"``,
+        ``"mute"``) until ``until`` (seconds since the epoch); a later call replaces it."""
+        self._restrictions[kind, name] = until
+
+    def restriction(self, kind: str, name: str) -> float | None:
+        """Until when ``name`` is under ``kind``, or None if never; the caller compares
+        with the time now (a time in the past means it is over)."""
+        return self._restrictions.get((kind, name))
+
+    def session(self, name: str) -> str | None:
+        """The session secret last given to ``name``, or None."""
+        return self._sessions.get(name)
+
+    def set_session(self, name: str, secret: str) -> None:
+        """Remember ``name``'s session secret (it outlives the name's connection)."""
+        self._sessions[name] = secret
+
     def close(self) -> None:
         """Release the store's resources. Safe to call more than once."""
 
@@ -121,6 +160,7 @@ class MemoryStore(Store):
             raise ValueError("messages_per_room must be at least 1, or None for no limit")
         if client_ids_per_name < 1:
             raise ValueError("client_ids_per_name must be at least 1")
+        super().__init__()
         self.messages_per_room = messages_per_room
         self.client_ids_per_name = client_ids_per_name
         self._last_id = 0
@@ -202,6 +242,7 @@ class SQLiteStore(Store):
                  client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME):
         if client_ids_per_name < 1:
             raise ValueError("client_ids_per_name must be at least 1")
+        super().__init__()
         self.path = path
         self.client_ids_per_name = client_ids_per_name
         self._db: sqlite3.Connection | None = sqlite3.connect(path)
@@ -276,9 +317,130 @@ class SQLiteStore(Store):
         return f"<SQLiteStore {str(self.path)!r}: {state}>"
 
 
+class RedisStore(Store):
+    """Keeps messages, client ids, kicks, mutes and sessions in a Redis server, so that
+    several chat server processes share one chat.
+
+    Ids come from one Redis counter, so they stay unique and increasing across processes.
+    Each :meth:`add` is one Lua script, which Redis runs all at once: it takes the next
+    id, keeps the message, remembers its ``client_id`` and publishes the message on the
+    channel :attr:`said_channel`, in that order. So the messages on that channel come in
+    id order, whichever process said them: a server that delivers from the channel
+    delivers every room in order.
+
+    Calls use redis-py's blocking client: each is one short round trip to Redis (well
+    under a millisecond on a local network), like :class:`SQLiteStore`'s calls.
+
+    Args:
+        url: the Redis server, such as ``"redis://127.0.0.1:6379/0"``.
+        prefix: put before every key and channel name, so that several chats can share
+            one Redis (default ``"chatkit:"``).
+        messages_per_room: how many messages a room keeps (default 10,000); None keeps
+            all of them (Redis holds them in memory).
+        client_ids_per_name: how many ``client_id`` values are remembered per name, the
+            newest ones (default 1,000).
+    """
+
+    # KEYS: the id counter, the room's messages, the name's client ids.
+    # ARGV: the message as JSON without its id, the room's limit (0: none), the
+    #       client_id ("" for none), the client ids' limit, the channel to publish on.
+    _ADD = """
+        local id = redis.call('INCR', KEYS[1])
+        local message = '{"id": ' .. id .. ', ' .. string.sub(ARGV[1], 2)
+        redis.call('ZADD', KEYS[2], id, message)
+        local most = tonumber(ARGV[2])
+        if most > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -most - 1) end
+        if ARGV[3] ~= '' then
+            redis.call('ZADD', KEYS[3], id, ARGV[3])
+            redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[4]) - 1)
+        end
+        redis.call('PUBLISH', ARGV[5], message)
+        return id
+    """
+
+    def __init__(self, url: str, *, prefix: str = "chatkit:",
+                 messages_per_room: int | None = DEFAULT_MESSAGES_PER_ROOM,
+                 client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME):
+        import redis  # here, so that chatkit works without Redis until it is asked for
+
+        if messages_per_room is not None and messages_per_room < 1:
+            raise ValueError("messages_per_room must be at least 1, or None for no limit")
+        if client_ids_per_name < 1:
+            raise ValueError("client_ids_per_name must be at least 1")
+        super().__init__()
+        self.url = url
+        self.prefix = prefix
+        self.messages_per_room = messages_per_room
+        self.client_ids_per_name = client_ids_per_name
+        #: The Redis channel on which every new message is published, as JSON.
+        self.said_channel = f"{prefix}said"
+        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        self._add = self.redis.register_script(self._ADD)
+
+    def _key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def add(self, room: str, name: str, text: str, *, ts: float,
+            client_id: str | None = None) -> Message:
+        body = json.dumps({"room": room, "name": name, "text": text, "ts": ts})
+        message_id = self._add(
+            keys=[self._key("last_id"), self._key("room", room), self._key("client_ids", name)],
+            args=[body, self.messages_per_room or 0, client_id or "",
+                  self.client_ids_per_name, self.said_channel])
+        return Message(int(message_id), room, name, text, ts)
+
+    def lookup_client_id(self, name: str, client_id: str) -> int | None:
+        found = self.redis.zscore(self._key("client_ids", name), client_id)
+        return None if found is None else int(found)
+
+    def recent(self, room: str, limit: int) -> list[Message]:
+        if limit <= 0:
+            return []
+        rows = self.redis.zrange(self._key("room", room), -limit, -1)
+        return [Message.from_dict(json.loads(row)) for row in rows]
+
+    def since(self, rooms: Iterable[str], offset: int) -> list[Message]:
+        pipe = self.redis.pipeline(transaction=False)
+        for room in sorted(set(rooms)):
+            pipe.zrangebyscore(self._key("room", room), f"({offset}", "+inf")
+        found = [Message.from_dict(json.loads(row)) for rows in pipe.execute() for row in rows]
+        found.sort(key=lambda message: message.id)
+        return found
+
+    def last_id(self) -> int:
+        return int(self.redis.get(self._key("last_id")) or 0)
+
+    def restrict(self, kind: str, name: str, until: float) -> None:
+        # Redis forgets it a minute after it ends (in Redis's clock), never before.
+        self.redis.set(self._key("restrict", kind, name), repr(until),
+                       exat=max(1, int(until) + 60))
+
+    def restriction(self, kind: str, name: str) -> float | None:
+        until = self.redis.get(self._key("restrict", kind, name))
+        return None if until is None else float(until)
+
+    def session(self, name: str) -> str | None:
+        return self.redis.hget(self._key("sessions"), name)
+
+    def set_session(self, name: str, secret: str) -> None:
+        self.redis.hset(self._key("sessions"), name, secret)
+
+    def close(self) -> None:
+        self.redis.close()
+
+    def __repr__(self) -> str:
+        return f"<RedisStore {self.url!r} prefix {self.prefix!r}>"
+
+
 def open_store(path: str | PathLike[str] | None = None, *,
-               client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME) -> Store:
-    """A :class:`SQLiteStore` on ``path``, or a :class:`MemoryStore` when ``path`` is None."""
+               client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME,
+               redis: str | None = None) -> Store:
+    """A :class:`SQLiteStore` on ``path``, a :class:`RedisStore` on the ``redis`` URL, or
+    a :class:`MemoryStore` when neither is given."""
+    if path is not None and redis is not None:
+        raise ValueError("give either a SQLite file or a Redis URL, not both")
+    if redis is not None:
+        return RedisStore(redis, client_ids_per_name=client_ids_per_name)
     if path is None:
         return MemoryStore(client_ids_per_name=client_ids_per_name)
     return SQLiteStore(path, client_ids_per_name=client_ids_per_name)

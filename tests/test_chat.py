@@ -4,7 +4,8 @@ import itertools
 
 import pytest
 
-from chatkit.chat import Chat, Limits, Refused, new_join_code
+from chatkit.chat import (Announcement, Chat, Limits, Refused, Throttled, TokenBucket,
+                          new_join_code, new_teacher_token)
 from chatkit.store import MemoryStore
 
 
@@ -390,3 +391,346 @@ def test_new_join_code_reads_well():
     words = new_join_code().split("-")
     assert len(words) == 3 and words[0].isalpha() and words[1].isalpha()
     assert 10 <= int(words[2]) <= 99
+
+
+# -- limits: how fast, how many ------------------------------------------------------------
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def say(chat, name, text="hi", room="lobby", **fields):
+    return chat.say(f"conn-{name}", {"room": room, "text": text, **fields})
+
+
+def in_lobby(chat, *names):
+    for name in names:
+        chat.connect(f"conn-{name}", {"name": name})
+        chat.join(f"conn-{name}", {"room": "lobby"})
+    return chat
+
+
+def test_token_bucket_allows_a_burst_then_the_rate():
+    """A full bucket allows `burst` actions at once, then one per 1/rate seconds."""
+    bucket = TokenBucket(rate=2, burst=3, now=0)
+    assert [bucket.take(0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take(0) == pytest.approx(0.5)
+    assert bucket.take(0.5) == 0.0 and bucket.take(0.5) == pytest.approx(0.5)
+
+
+def test_token_bucket_never_holds_more_than_the_burst():
+    """A long pause refills the bucket to `burst`, no more."""
+    bucket = TokenBucket(rate=1, burst=2, now=0)
+    bucket.take(0)
+    assert [bucket.take(100) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+
+
+def test_token_bucket_ignores_a_clock_going_back():
+    """A clock that steps back gives no extra tokens and no negative wait."""
+    bucket = TokenBucket(rate=1, burst=1, now=10)
+    bucket.take(10)
+    assert bucket.take(5) == pytest.approx(1.0)
+
+
+def test_no_rate_limit_by_default():
+    """Limits() sets no rate: a notebook's server accepts any number of messages."""
+    assert Limits().messages_per_second is None
+    chat = in_lobby(make_chat(clock=Clock()), "ada")
+    assert [say(chat, "ada").id for _ in range(50)] == list(range(1, 51))
+
+
+def test_a_flooding_name_is_throttled_with_one_notice_and_a_sentence():
+    """Past the burst, say is refused (Throttled) with how long to wait; one notice per flood."""
+    clock = Clock()
+    chat = in_lobby(make_chat(clock=clock,
+                              limits=Limits(messages_per_second=2, burst=3)), "ada", "bob")
+    for _ in range(3):
+        say(chat, "ada")
+    with pytest.raises(Throttled) as first:
+        say(chat, "ada")
+    with pytest.raises(Throttled) as second:
+        say(chat, "ada")
+    assert str(first.value) == ("You are sending messages too fast: wait 0.5 s before "
+                                "saying more (at most 2 per second).")
+    assert first.value.notice == ("Slow down: you may say at most 2 messages per second. "
+                                  "Messages sent faster are refused.")
+    assert second.value.notice is None and first.value.wait == pytest.approx(0.5)
+    assert say(chat, "bob").id == 4  # others are not slowed down
+    clock.now += 0.5
+    assert say(chat, "ada").id == 5
+    with pytest.raises(Throttled) as again:
+        say(chat, "ada")
+    assert again.value.notice is not None  # a new flood gets a new notice
+
+
+def test_a_repeated_client_id_costs_no_token():
+    """Re-sending a message after a reconnect is answered even when the bucket is empty."""
+    chat = in_lobby(make_chat(clock=Clock(), limits=Limits(messages_per_second=1, burst=1)),
+                    "ada")
+    assert say(chat, "ada", client_id="m1").id == 1
+    assert say(chat, "ada", client_id="m1").id == 1
+    with pytest.raises(Throttled):
+        say(chat, "ada", client_id="m2")
+
+
+def test_the_chat_refuses_newcomers_when_full_but_not_a_takeover():
+    """Past `limits.clients` a new name is refused; a session takeover still works."""
+    chat = make_chat(limits=Limits(clients=2))
+    session = chat.connect("c1", {"name": "ada"}).session
+    chat.connect("c2", {"name": "bob"})
+    assert refusal(chat.connect, "c3", {"name": "cy"}) == (
+        "The chat is full: 2 people are connected, the most this server allows. "
+        "Try again later, or tell your teacher.")
+    assert chat.connect("c4", {"name": "ada", "session": session}).replaced == "c1"
+    chat.disconnect("c2")
+    assert chat.connect("c3", {"name": "cy"}).name == "cy"
+
+
+def test_one_person_may_be_in_a_limited_number_of_rooms():
+    """Past `limits.rooms_per_client` a join, or a resume with too many rooms, is refused."""
+    chat = connected(make_chat(limits=Limits(rooms_per_client=2)), "ada")
+    chat.join("conn-ada", {"room": "a"})
+    chat.join("conn-ada", {"room": "b"})
+    assert refusal(chat.join, "conn-ada", {"room": "c"}) == (
+        "You are in 2 rooms, the most allowed: leave one before joining 'c'.")
+    assert refusal(chat.connect, "c2", {"name": "bob", "rooms": ["a", "b", "c"]}) == (
+        '"rooms" lists 3 rooms: one person may be in at most 2.')
+    chat.leave("conn-ada", {"room": "a"})
+    assert chat.join("conn-ada", {"room": "c"}).room == "c"
+
+
+def test_default_limits_are_the_documented_ones():
+    """200 people, 20 rooms each, bursts of 10, kicks for 60 s."""
+    limits = Limits()
+    assert (limits.clients, limits.rooms_per_client, limits.burst, limits.kick_seconds) == (
+        200, 20, 10, 60)
+
+
+@pytest.mark.parametrize("options", [
+    {"messages_per_second": 0}, {"burst": 0}, {"clients": 0}, {"rooms_per_client": 0},
+    {"kick_seconds": -1},
+])
+def test_impossible_limits_are_refused(options):
+    """A limit that would lock everyone out is a ValueError at once."""
+    with pytest.raises(ValueError):
+        Limits(**options)
+
+
+# -- the teacher's tools -------------------------------------------------------------------
+
+def teacher_chat(**options):
+    options.setdefault("clock", Clock())
+    return in_lobby(make_chat(teacher_token="s3cret", **options), "ada", "bob")
+
+
+@pytest.mark.parametrize(("token", "auth", "why"), [
+    (None, {"token": "anything"}, "This server has no teacher token"),
+    ("s3cret", None, "The teacher's tools need the teacher token"),
+    ("s3cret", {}, "The teacher's tools need the teacher token"),
+    ("s3cret", {"token": " "}, "The teacher's tools need the teacher token"),
+    ("s3cret", {"token": "S3CRET"}, "Wrong teacher token"),
+    ("s3cret", {"token": 42}, "Wrong teacher token"),
+])
+def test_the_teachers_tools_need_the_exact_token(token, auth, why):
+    """Without a token, with a wrong one, or on a server without one: refused."""
+    assert refusal(make_chat(teacher_token=token).check_teacher, auth).startswith(why)
+
+
+def test_the_right_token_opens_the_teachers_tools():
+    """The exact token (spaces around it forgiven) is accepted."""
+    make_chat(teacher_token="s3cret").check_teacher({"token": " s3cret "})
+
+
+def test_new_teacher_token_is_long_and_random():
+    """Two tokens differ and are long enough not to be guessed."""
+    first, second = new_teacher_token(), new_teacher_token()
+    assert first != second and len(first) >= 16
+
+
+def test_kick_returns_the_connection_and_bars_the_name_for_a_while():
+    """A kicked name is refused with how long is left, and let in once the time is up."""
+    clock = Clock()
+    chat = teacher_chat(clock=clock)
+    kicked = chat.kick({"name": "ada"})
+    assert (kicked.name, kicked.conn, kicked.seconds) == ("ada", "conn-ada", 60)
+    assert kicked.notice == "The teacher removed you from the chat. You can come back in 60 s."
+    chat.disconnect("conn-ada")
+    clock.now += 17.5
+    assert refusal(chat.connect, "c2", {"name": "ada"}) == (
+        "The teacher removed 'ada' from the chat: you can come back in 43 s.")
+    clock.now += 42.5
+    assert chat.connect("c2", {"name": "ada"}).name == "ada"
+
+
+def test_a_kicked_name_cannot_come_back_with_its_session():
+    """The session secret does not get around a kick."""
+    chat = teacher_chat()
+    session = chat.connect("c-cy", {"name": "cy"}).session
+    chat.kick({"name": "cy"})
+    assert refusal(chat.connect, "c2", {"name": "cy", "session": session}).startswith(
+        "The teacher removed 'cy' from the chat")
+
+
+def test_kick_duration_is_a_limit():
+    """Limits(kick_seconds=...) sets how long a kick lasts."""
+    chat = teacher_chat(limits=Limits(kick_seconds=5))
+    assert chat.kick({"name": "ada"}).seconds == 5
+
+
+@pytest.mark.parametrize(("payload", "why"), [
+    ({"name": "zed"}, "Nobody named 'zed' is connected (names are case-sensitive)."),
+    ({"name": "Ada"}, "Nobody named 'Ada' is connected (names are case-sensitive)."),
+    ({}, 'kick needs a "name", as in {"name": "ada"}.'),
+    ("ada", 'kick takes one object like {"name": "ada"}, not the text \'ada\'.'),
+    ({"name": 3}, "A name is text, not a number (3)."),
+])
+def test_kick_refuses_what_it_cannot_do_with_a_sentence(payload, why):
+    """Kicking nobody, or with a malformed payload, is refused."""
+    assert refusal(teacher_chat().kick, payload) == why
+
+
+def test_a_muted_name_is_refused_with_how_long_is_left():
+    """While muted, say is refused with the time left; afterwards it works again."""
+    clock = Clock()
+    chat = teacher_chat(clock=clock)
+    muted = chat.mute({"name": "ada", "seconds": 30})
+    assert (muted.conn, muted.notice) == ("conn-ada", "The teacher muted you for 30 s.")
+    clock.now += 10.2
+    assert refusal(say, chat, "ada") == "The teacher muted you: you can speak again in 20 s."
+    assert say(chat, "bob").id == 1
+    clock.now += 20
+    assert say(chat, "ada").id == 2
+
+
+def test_mute_for_zero_seconds_lifts_a_mute():
+    """seconds=0 ends a mute at once, with a notice that says so."""
+    chat = teacher_chat()
+    chat.mute({"name": "ada", "seconds": 600})
+    assert chat.mute({"name": "ada", "seconds": 0}).notice == (
+        "The teacher lifted your mute: you can speak again.")
+    assert say(chat, "ada").id == 1
+
+
+def test_a_mute_outlives_a_reconnect():
+    """Reconnecting does not end a mute: it belongs to the name."""
+    chat = teacher_chat()
+    chat.mute({"name": "ada", "seconds": 30})
+    chat.disconnect("conn-ada")
+    in_lobby(chat, "ada")
+    assert refusal(say, chat, "ada").startswith("The teacher muted you")
+
+
+@pytest.mark.parametrize("seconds", [-1, 86_401, "30", True, None])
+def test_mute_refuses_a_bad_duration(seconds):
+    """seconds must be a number from 0 to a day."""
+    assert refusal(teacher_chat().mute, {"name": "ada", "seconds": seconds}).startswith(
+        '"seconds" is how long to mute for: a number from 0 (to lift a mute) to 86,400')
+
+
+def test_announce_checks_text_and_room():
+    """An announcement is a message-like text, for everyone or a room someone is in."""
+    chat = teacher_chat()
+    assert chat.announce({"text": "Break!"}) == Announcement("Break!", None)
+    assert chat.announce({"text": "Lobby only", "room": "lobby"}).room == "lobby"
+    assert refusal(chat.announce, {"text": "hi", "room": "empty"}) == (
+        "Nobody is in room 'empty' now, so nobody would hear it.")
+    assert refusal(chat.announce, {"text": " "}) == "The message is empty: say something."
+    assert refusal(chat.announce, {"room": "lobby"}).startswith('announce needs a "text"')
+    assert refusal(chat.announce, {"text": "x", "room": "a b"}).startswith("Room names use")
+
+
+def test_people_lists_everyone_connected():
+    """people() names every connection, in a room or not."""
+    chat = teacher_chat()
+    chat.connect("c-cy", {"name": "cy"})
+    assert chat.people() == ("ada", "bob", "cy")
+
+
+def test_kicks_and_mutes_live_in_the_store_so_servers_sharing_it_agree():
+    """Two Chats on one store (two server processes) see each other's kicks and mutes."""
+    store = MemoryStore()
+    first = teacher_chat(store=store)
+    second = make_chat(store=store, clock=Clock())
+    first.kick({"name": "ada"})
+    first.mute({"name": "bob", "seconds": 30})
+    assert refusal(second.connect, "c1", {"name": "ada"}).startswith("The teacher removed")
+    in_lobby(second, "bob")
+    assert refusal(say, second, "bob").startswith("The teacher muted you")
+
+
+# -- several server processes: what the others have (Chat(elsewhere=...)) -----------------
+
+class Roster:
+    """One process's view of a shared in-memory roster: what RedisRoster does with Redis."""
+
+    def __init__(self, shared: dict, process: str):
+        self.shared, self.process = shared, process
+
+    def update(self, here):
+        self.shared[self.process] = dict(here)
+
+    def _others(self):
+        return [here for process, here in self.shared.items() if process != self.process]
+
+    def people(self):
+        return {name: conn for here in self._others() for name, (conn, _) in here.items()}
+
+    def rooms(self):
+        rooms = {}
+        for here in self._others():
+            for name, (_, names_rooms) in here.items():
+                for room in names_rooms:
+                    rooms.setdefault(room, set()).add(name)
+        return rooms
+
+
+def two_processes():
+    """Two Chats on one store and one roster, as two server processes on one Redis."""
+    shared, store = {}, MemoryStore()
+    return [make_chat(store=store, teacher_token="t", elsewhere=Roster(shared, process))
+            for process in ("one", "two")]
+
+
+def test_a_name_connected_elsewhere_is_taken():
+    """A name in use on another process is refused here too."""
+    one, two = two_processes()
+    one.connect("sid-1", {"name": "ada"})
+    assert refusal(two.connect, "sid-2", {"name": "ada"}) == (
+        "The name 'ada' is taken by someone connected now. Pick another name.")
+    one.disconnect("sid-1")
+    assert two.connect("sid-2", {"name": "ada"}).name == "ada"
+
+
+def test_a_session_takes_a_name_over_from_another_process():
+    """With its session a client takes its name back from a connection on another process."""
+    one, two = two_processes()
+    session = one.connect("sid-1", {"name": "ada", "rooms": ["lobby"]}).session
+    accepted = two.connect("sid-2", {"name": "ada", "session": session, "rooms": ["lobby"]})
+    assert (accepted.replaced, accepted.session) == ("sid-1", session)
+
+
+def test_members_rooms_and_people_count_every_process():
+    """presence, joins, the teacher's rooms and people cover both processes."""
+    one, two = two_processes()
+    one.connect("sid-1", {"name": "ada"})
+    assert one.join("sid-1", {"room": "lobby"}).members == ("ada",)
+    two.connect("sid-2", {"name": "bob"})
+    assert two.join("sid-2", {"room": "lobby"}).members == ("ada", "bob")
+    two.connect("sid-3", {"name": "cy"})
+    assert one.snapshot() == two.snapshot() == {"lobby": ["ada", "bob"]}
+    assert one.people() == ("ada", "bob", "cy") and one.rooms_here() == ("lobby",)
+    assert one.announce({"text": "hi", "room": "lobby"}).room == "lobby"
+
+
+def test_the_teacher_reaches_a_student_of_another_process():
+    """kick and mute name the connection on the other process."""
+    one, two = two_processes()
+    two.connect("sid-2", {"name": "bob"})
+    assert one.kick({"name": "bob"}).conn == "sid-2"
+    assert one.mute({"name": "bob", "seconds": 5}).conn == "sid-2"

@@ -1,6 +1,7 @@
 """`python -m chatkit serve`, run as a real subprocess, the way a teacher runs it."""
 
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -8,10 +9,14 @@ import sys
 import pytest
 import socketio
 
-from chatkit.__main__ import student_url
+from chatkit import running
+from chatkit.__main__ import student_url, student_urls
+from chatkit.client import ChatClient
 from tests.conftest import timeout
+from tests.redisserver import redis_url  # noqa: F401 (a fixture)
 
 NS = "/chat"
+TEACHER = "/teacher"
 
 
 class Serve:
@@ -46,6 +51,14 @@ class Serve:
     def join_code(self):
         return re.search(r"Join code: (\S+)", "\n".join(self.lines)).group(1)
 
+    @property
+    def teacher_token(self):
+        return re.search(r"Teacher token: (\S+)", "\n".join(self.lines)).group(1)
+
+    @property
+    def port(self):
+        return int(self.url.rsplit(":", 1)[1])
+
     async def stop(self, signum=signal.SIGTERM):
         """Send a signal; return the exit status and everything printed afterwards."""
         self.process.send_signal(signum)
@@ -57,8 +70,15 @@ class Serve:
             self.process.kill()
 
 
+def assert_gone(pid):
+    """No process with this pid is left (not even a zombie: it was waited for)."""
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
 @pytest.fixture
 async def launched():
+    """Starts `python -m chatkit serve` processes; at the end, none is left running."""
     started = []
 
     async def launch(*options):
@@ -69,6 +89,21 @@ async def launched():
     for serve in started:
         serve.kill()
         await serve.process.wait()
+    for serve in started:
+        assert_gone(serve.process.pid)
+
+
+async def connect_teacher(url, auth):
+    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+    errors = []
+    client.on("connect_error", errors.append, namespace=TEACHER)
+    try:
+        await client.connect(url, namespaces=[TEACHER], auth=auth, transports=["websocket"],
+                             wait_timeout=timeout(5))
+    except socketio.exceptions.ConnectionError:
+        await client.disconnect()
+        return None, errors
+    return client, errors
 
 
 async def connect(url, auth):
@@ -108,6 +143,65 @@ async def test_wrong_join_code_is_refused_with_the_message(launched):
     assert status == 0 and "refused a connection: Wrong join code" in err
 
 
+async def test_missing_join_code_is_refused_with_the_message(launched):
+    """A client that sends no code is told it needs one."""
+    serve = await launched("--join-code", "blue-fox-12")
+    client, errors = await connect(serve.url, {"name": "ada"})
+    assert client is None
+    assert errors == [{"message": "This chat needs a join code: ask your teacher for it."}]
+
+
+async def test_a_name_taken_is_refused_with_the_message(launched):
+    """A second student under a name in use is refused; the first one stays."""
+    serve = await launched("--open")
+    ada, _ = await connect(serve.url, {"name": "ada"})
+    again, errors = await connect(serve.url, {"name": "ada"})
+    assert again is None
+    assert errors == [{"message": "The name 'ada' is taken by someone connected now. "
+                                  "Pick another name."}]
+    assert ada.connected
+    await ada.disconnect()
+
+
+async def test_a_flooding_student_is_throttled_while_others_are_heard(launched):
+    """With --rate/--burst, a flood is refused with a notice; other students still get through."""
+    serve = await launched("--open", "--rate", "0.01", "--burst", "3")
+    assert "Limits: 0.01 messages per second per student (bursts of 3)" in "\n".join(serve.lines)
+    ada, _ = await connect(serve.url, {"name": "ada"})
+    bob, _ = await connect(serve.url, {"name": "bob"})
+    heard, notices = [], []
+    ada.on("said", lambda message: heard.append(message["text"]), namespace=NS)
+    ada.on("notice", notices.append, namespace=NS)
+    for client in (ada, bob):
+        await client.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+    acks = [await ada.call("say", {"room": "lobby", "text": f"flood {n}"}, namespace=NS,
+                           timeout=timeout(5)) for n in range(5)]
+    assert [ack["ok"] for ack in acks] == [True, True, True, False, False]
+    assert acks[-1]["error"].startswith("You are sending messages too fast")
+    assert (await bob.call("say", {"room": "lobby", "text": "bob here"}, namespace=NS,
+                           timeout=timeout(5)))["ok"]
+    await running.wait_for(lambda: "bob here" in heard, timeout(5), what="bob's message")
+    assert heard == ["flood 0", "flood 1", "flood 2", "bob here"]
+    assert [notice["text"] for notice in notices] == [
+        "Slow down: you may say at most 0.01 messages per second. "
+        "Messages sent faster are refused."]
+    for client in (ada, bob):
+        await client.disconnect()
+
+
+async def test_a_message_too_long_is_refused_with_the_limit(launched):
+    """--max-text sets the longest message; a longer one is refused with a sentence."""
+    serve = await launched("--open", "--max-text", "10")
+    ada, _ = await connect(serve.url, {"name": "ada"})
+    await ada.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+    ack = await ada.call("say", {"room": "lobby", "text": "x" * 11}, namespace=NS,
+                         timeout=timeout(5))
+    assert ack == {"ok": False, "error": "The message is too long (11 characters): at most 10."}
+    assert (await ada.call("say", {"room": "lobby", "text": "x" * 10}, namespace=NS,
+                           timeout=timeout(5)))["ok"]
+    await ada.disconnect()
+
+
 async def test_default_join_code_is_random_and_readable(launched):
     """Without --join-code the server makes up a code of two words and a number."""
     serve = await launched()
@@ -116,6 +210,18 @@ async def test_default_join_code_is_random_and_readable(launched):
     await client.disconnect()
     status, _, _ = await serve.stop()
     assert status == 0
+
+
+async def test_default_teacher_token_is_random_and_printed_once(launched):
+    """Without --teacher-token the server makes one up and prints it exactly once."""
+    serve = await launched("--open")
+    token = serve.teacher_token
+    assert len(token) >= 16 and token != (await launched("--open")).teacher_token
+    client, _ = await connect(serve.url, {"name": "ada"})
+    await client.disconnect()
+    status, out, err = await serve.stop()
+    assert status == 0
+    assert ("\n".join(serve.lines) + out + err).count(token) == 1
 
 
 async def test_open_server_needs_no_code(launched):
@@ -151,6 +257,209 @@ async def test_db_keeps_messages_across_a_restart(launched, tmp_path):
     assert (await second.stop())[0] == 0
 
 
+async def test_sigkill_mid_chat_loses_no_acknowledged_message(launched, tmp_path):
+    """SIGKILL with --db, restart: every acked message is kept, ids go on, a resuming
+    client ends up with every message exactly once, in order."""
+    db = str(tmp_path / "chat.db")
+    first = await launched("--open", "--db", db, "--rate", "0")
+    patient = {"reconnect_attempts": 60, "reconnect_delay": 0.1, "reconnect_delay_max": 0.5,
+               "say_timeout": timeout(60)}
+    ada = await ChatClient("ada", rooms=["lobby"], **patient).connect(first.url)
+    bob = await ChatClient("bob", rooms=["lobby"], **patient).connect(first.url)
+    acked = []
+
+    async def talk():
+        for n in range(30):
+            acked.append(await bob.say("lobby", f"m{n}"))
+
+    talker = asyncio.create_task(talk())
+    try:
+        await running.wait_for(lambda: len(acked) >= 10, timeout(10), what="ten acks")
+        first.process.kill()  # SIGKILL while bob keeps talking
+        await first.process.wait()
+        second = await launched("--open", "--db", db, "--rate", "0", "--port", str(first.port))
+        await asyncio.wait_for(talker, timeout(60))
+    finally:
+        talker.cancel()
+    assert acked == sorted(set(acked))  # ids kept increasing across the restart
+    everything = list(range(30))
+    await running.wait_for(lambda: ada.offset == acked[-1], timeout(15), what="ada to catch up")
+    lobby = ada.messages("lobby")
+    assert [m["text"] for m in lobby] == [f"m{n}" for n in everything]
+    assert [m["id"] for m in lobby] == acked
+    cy, _ = await connect(second.url, {"name": "cy"})
+    joined = await cy.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+    assert [m["id"] for m in joined["history"]] == acked
+    later = await cy.call("say", {"room": "lobby", "text": "after"}, namespace=NS,
+                          timeout=timeout(5))
+    assert later["id"] > acked[-1]
+    for client in (ada, bob):
+        await client.disconnect()
+    await cy.disconnect()
+    assert (await second.stop())[0] == 0
+
+
+async def test_teacher_tools_need_the_printed_token(launched):
+    """/teacher refuses a missing or wrong token; the printed one lists, mutes,
+    announces and kicks, and the kicked name cannot come back."""
+    serve = await launched("--open", "--teacher-token", "t0p-s3cret")
+    assert serve.teacher_token == "t0p-s3cret"
+    for auth, message in [({}, "The teacher's tools need the teacher token"),
+                          ({"token": "guess"}, "Wrong teacher token")]:
+        refused, errors = await connect_teacher(serve.url, auth)
+        assert refused is None and errors[0]["message"].startswith(message)
+    ada, _ = await connect(serve.url, {"name": "ada"})
+    notices = []
+    ada.on("notice", notices.append, namespace=NS)
+    await ada.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+    teacher, errors = await connect_teacher(serve.url, {"token": "t0p-s3cret"})
+    assert teacher is not None, errors
+
+    async def ask(event, data=None):
+        return await teacher.call(event, data, namespace=TEACHER, timeout=timeout(5))
+
+    assert await ask("rooms") == {"ok": True, "rooms": {"lobby": ["ada"]}, "people": ["ada"]}
+    assert await ask("mute", {"name": "ada", "seconds": 30}) == {"ok": True}
+    muted = await ada.call("say", {"room": "lobby", "text": "hi"}, namespace=NS,
+                           timeout=timeout(5))
+    assert muted["error"].startswith("The teacher muted you")
+    assert await ask("announce", {"text": "Break!"}) == {"ok": True}
+    assert await ask("kick", {"name": "zed"}) == {
+        "ok": False, "error": "Nobody named 'zed' is connected (names are case-sensitive)."}
+    assert await ask("kick", {"name": "ada"}) == {"ok": True}
+    await running.wait_for(lambda: not ada.connected, timeout(5), what="ada to be put out")
+    assert [n["text"] for n in notices] == [
+        "The teacher muted you for 30 s.", "Break!",
+        "The teacher removed you from the chat. You can come back in 60 s."]
+    back, errors = await connect(serve.url, {"name": "ada"})
+    assert back is None and errors[0]["message"].startswith(
+        "The teacher removed 'ada' from the chat: you can come back in ")
+    await teacher.disconnect()
+    status, _, err = await serve.stop()
+    assert status == 0 and "the teacher kicked ada out for 60 s" in err
+
+
+async def test_two_processes_on_one_redis_hear_each_other_in_order(launched, redis_url):
+    """Two `serve --redis` processes share one code, token and chat: a student of each
+    hears both, every message once, both in the same (id) order."""
+    first = await launched("--redis", redis_url, "--rate", "0")
+    second = await launched("--redis", redis_url, "--rate", "0")
+    assert first.join_code == second.join_code
+    assert first.teacher_token == second.teacher_token
+    assert "Sharing the chat through Redis at" in "\n".join(first.lines)
+    heard = {}
+    clients = {}
+    for name, serve in (("ada", first), ("bob", second)):
+        client, errors = await connect(serve.url, {"name": name, "code": serve.join_code})
+        assert client is not None, errors
+        heard[name] = []
+        client.on("said", heard[name].append, namespace=NS)
+        await client.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+        clients[name] = client
+
+    async def talk(name):
+        return [(await clients[name].call("say", {"room": "lobby", "text": f"{name}{n}"},
+                                          namespace=NS, timeout=timeout(5)))["id"]
+                for n in range(10)]
+
+    ids = sorted(i for said in await asyncio.gather(talk("ada"), talk("bob")) for i in said)
+    assert ids == list(range(1, 21))
+    for name in heard:
+        await running.wait_for(lambda name=name: len(heard[name]) == 20, timeout(10),
+                               what=f"{name} to hear all 20")
+    assert [m["id"] for m in heard["ada"]] == [m["id"] for m in heard["bob"]] == ids
+    assert [m["text"] for m in heard["ada"]] == [m["text"] for m in heard["bob"]]
+    taken, errors = await connect(first.url, {"name": "bob", "code": first.join_code})
+    assert taken is None and "is taken" in errors[0]["message"]
+    for client in clients.values():
+        await client.disconnect()
+    for serve in (first, second):
+        status, _, err = await serve.stop()
+        assert status == 0, err
+
+
+async def test_an_unreachable_redis_is_explained():
+    """--redis with nobody listening exits 1 with a sentence, not a traceback."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatkit", "serve", "--port", "0", "--redis",
+        "redis://:hunter2@127.0.0.1:1/0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout(15))
+    assert process.returncode == 1
+    text = err.decode()
+    assert "cannot reach Redis at redis://:***@127.0.0.1:1/0" in text
+    assert "Traceback" not in text and "hunter2" not in text + out.decode()
+
+
+async def test_default_host_listens_on_loopback_only(launched):
+    """Without --host the server is reachable from this computer only."""
+    serve = await launched("--open")
+    assert serve.url.startswith("http://127.0.0.1:")
+    others = [url.split("//")[1].rsplit(":", 1)[0] for url in student_urls("0.0.0.0", 0)]
+    others = [host for host in others if re.fullmatch(r"[\d.]+", host)]
+    if not others:
+        pytest.skip("this machine has no network address but loopback")
+    for host in others:
+        with pytest.raises(OSError):  # refused: nobody listens there
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, serve.port), timeout(5))
+            writer.close()
+
+
+async def test_no_http_endpoint_reveals_the_join_code_or_teacher_token(launched):
+    """Every HTTP answer (pages, handshakes, refusals) is free of the code and the token."""
+    import aiohttp
+
+    serve = await launched("--join-code", "secret-code-77", "--teacher-token", "t0ken-xyz-99")
+    base = serve.url
+    answers = []
+    async with aiohttp.ClientSession() as http:
+        async def fetch(method, path, data=None):
+            async with http.request(method, base + path, data=data) as response:
+                answers.append(f"{response.status} {dict(response.headers)} "
+                               f"{await response.text(errors='replace')}")
+                return answers[-1]
+
+        for path in ("/", "/index.html", "/socket.io/", "/socket.io/?EIO=3&transport=polling",
+                     "/socket.io/?EIO=4&transport=websocket", "/chat", "/teacher"):
+            await fetch("GET", path)
+        for namespace, auth in (("/chat", '{"name":"eve","code":"guess"}'),
+                                ("/chat", '{"name":"eve"}'),
+                                ("/teacher", '{"token":"guess"}'), ("/teacher", "{}")):
+            handshake = await fetch("GET", "/socket.io/?EIO=4&transport=polling")
+            sid = re.search(r'"sid":"([^"]+)"', handshake).group(1)
+            polling = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+            await fetch("POST", polling, data=f"40{namespace},{auth}")
+            refusal = await fetch("GET", polling)
+            assert "44" + namespace in refusal  # the refusal, with its reason
+    everything = "\n".join(answers)
+    assert "secret-code-77" not in everything and "t0ken-xyz-99" not in everything
+    status, out, err = await serve.stop()
+    assert status == 0 and "t0ken-xyz-99" not in out + err
+
+
+@pytest.mark.parametrize(("options", "allowed", "refused"), [
+    ([], [], ["https://example.org"]),
+    (["--cors-origin", "https://example.org", "--cors-origin", "https://b.example"],
+     ["https://example.org", "https://b.example"], ["https://evil.example"]),
+    (["--cors-origin", "*"], ["https://anything.example"], []),
+])
+async def test_browsers_of_other_origins_need_cors_origin(launched, options, allowed, refused):
+    """Only pages of the server itself by default; --cors-origin adds others, '*' all."""
+    import aiohttp
+
+    serve = await launched("--open", *options)
+    handshake = f"{serve.url}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        for origin in allowed + refused:
+            async with http.get(handshake, headers={"Origin": origin}) as response:
+                assert (response.status == 200) == (origin in allowed), origin
+                if origin in allowed:
+                    assert response.headers["Access-Control-Allow-Origin"] == origin
+        async with http.get(handshake) as response:  # a program, not a browser: no Origin
+            assert response.status == 200
+
+
 async def test_port_in_use_is_explained(launched):
     """Starting on a port that is taken exits 1 with a sentence, not a traceback."""
     serve = await launched("--open")
@@ -170,7 +479,9 @@ async def test_help_explains_the_options():
     out, _ = await asyncio.wait_for(process.communicate(), timeout(15))
     text = out.decode()
     assert process.returncode == 0
-    for words in ("--host", "--port", "--join-code", "--open", "--db", "Ctrl-C", "0.0.0.0"):
+    for words in ("--host", "--port", "--join-code", "--open", "--db", "Ctrl-C", "0.0.0.0",
+                  "--teacher-token", "--redis", "--cors-origin", "--rate", "--burst",
+                  "--max-text", "--max-students", "--max-rooms", "/teacher"):
         assert words in text
 
 
@@ -188,3 +499,32 @@ def test_student_url_replaces_a_wildcard_host():
     assert student_url("127.0.0.1", 5000) == "http://127.0.0.1:5000"
     assert student_url("::1", 5000) == "http://[::1]:5000"
     assert "0.0.0.0" not in student_url("0.0.0.0", 5000)
+
+
+def test_student_urls_list_this_machines_addresses_but_not_loopback():
+    """For 0.0.0.0 every address is listed once, loopback left out."""
+    urls = student_urls("0.0.0.0", 5000)
+    assert urls and len(urls) == len(set(urls))
+    assert not [url for url in urls if "127.0.0.1" in url or "0.0.0.0" in url]
+
+
+async def test_wildcard_host_prints_the_lan_addresses(launched):
+    """--host 0.0.0.0 prints an address of this machine that other computers can use."""
+    serve = await launched("--open", "--host", "0.0.0.0")
+    assert "0.0.0.0" not in serve.url and "127.0.0.1" not in serve.url
+    assert (await serve.stop())[0] == 0
+
+
+@pytest.mark.parametrize(("options", "complaint"), [
+    (["--port", "70000"], "a port is a number from 0 to 65535"),
+    (["--rate", "-1"], "must be 0 or more"),
+    (["--burst", "0"], "must be 1 or more"),
+    (["--max-students", "many"], "must be a whole number"),
+    (["--teacher-token", " "], "the teacher token cannot be empty"),
+])
+def test_bad_option_values_are_explained(capsys, options, complaint):
+    """A wrong option value stops the command with a sentence, before anything starts."""
+    from chatkit.__main__ import main
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", *options])
+    assert exited.value.code == 2 and complaint in capsys.readouterr().err

@@ -13,8 +13,10 @@ import socketio
 
 from chatkit import running
 from chatkit.chat import Limits
-from chatkit.server import CHAT_NAMESPACE, ChatServer
+from chatkit.roommap import NO_ROOM
+from chatkit.server import CHAT_NAMESPACE, TEACHER_NAMESPACE, ChatServer
 from tests.conftest import timeout
+from tests.redisserver import redis_url  # noqa: F401 (a fixture)
 
 NS = CHAT_NAMESPACE
 
@@ -213,7 +215,7 @@ async def test_leave_acks_and_tells_who_is_left(server, peers):
     assert await ada.call("leave", {"room": "lobby"}) == {"ok": True}
     await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
                    "presence without ada")
-    assert server.snapshot() == {NS: {"lobby": ["bob"]}}
+    assert server.snapshot() == {NS: {NO_ROOM: ["ada"], "lobby": ["bob"]}}
 
 
 async def test_disconnect_tells_the_rooms(server, peers):
@@ -318,6 +320,22 @@ async def test_a_handler_failure_becomes_an_error_ack(server, peers, monkeypatch
     assert ack["ok"] is False and ack["error"].startswith("The server failed to handle")
     assert "boom" in caplog.text
     assert (await ada.call("join", {"room": "games"}))["ok"]
+
+
+async def test_a_join_socketio_refuses_is_undone_in_the_rules(server, peers, monkeypatch,
+                                                              caplog):
+    """If entering the socket.io room fails, the rules do not count the member either."""
+    ada = await connected(peers, server, "ada")
+
+    async def broken_enter_room(*args, **kwargs):
+        raise ValueError("cannot enter")
+
+    monkeypatch.setattr(server.sio, "enter_room", broken_enter_room)
+    ack = await ada.call("join", {"room": "lobby"})
+    assert ack["ok"] is False and ack["error"].startswith("The server failed")
+    assert server.rules.members("lobby") == () and server.rules.rooms_of("ada") == ()
+    assert (await ada.call("say", {"room": "lobby", "text": "leak?"}))["error"] == (
+        "Join room 'lobby' before saying something there.")
 
 
 async def test_oversized_payload_ends_only_that_connection(peers):
@@ -498,12 +516,14 @@ async def test_start_twice_is_refused_and_a_rerun_replaces_the_old_server(server
 
 async def test_snapshot_maps_namespaces_rooms_and_names(server, peers):
     """snapshot() returns plain data: namespaces -> rooms -> member names."""
-    assert server.snapshot() == {NS: {}}
-    ada = await connected(peers, server, "ada", "lobby", "games")
+    assert server.snapshot() == {}
+    await connected(peers, server, "ada", "lobby", "games")
     await connected(peers, server, "bob", "lobby")
-    assert server.snapshot() == {NS: {"games": ["ada"], "lobby": ["ada", "bob"]}}
+    await connected(peers, server, "cy")
+    assert server.snapshot() == {NS: {NO_ROOM: ["cy"], "games": ["ada"],
+                                      "lobby": ["ada", "bob"]}}
     personal = server.snapshot(personal_rooms=True)[NS]
-    assert personal[ada.sio.get_sid(NS)] == ["ada"] and len(personal) == 4
+    assert personal["private: ada"] == ["ada"] and len(personal) == 6
     server.snapshot()[NS]["lobby"].append("mallory")  # a copy: changing it changes nothing
     assert server.snapshot()[NS]["lobby"] == ["ada", "bob"]
 
@@ -529,3 +549,347 @@ async def test_db_and_store_together_are_refused(tmp_path):
     from chatkit.store import MemoryStore
     with pytest.raises(ValueError, match="either db"):
         ChatServer(db=tmp_path / "x.db", store=MemoryStore())
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+async def test_a_flooding_client_is_throttled_with_a_notice_while_others_still_arrive(peers):
+    """Past its burst a client's say is refused and it gets one notice; bob is heard."""
+    server = ChatServer(limits=Limits(messages_per_second=0.01, burst=3))
+    await server.start(name="chat-test")
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    acks = [await ada.call("say", {"room": "lobby", "text": f"flood {n}"}) for n in range(6)]
+    assert [ack["ok"] for ack in acks] == [True] * 3 + [False] * 3
+    assert acks[3]["error"].startswith("You are sending messages too fast: wait ")
+    assert (await bob.call("say", {"room": "lobby", "text": "I am heard"}))["ok"]
+    await ada.wait(lambda: "I am heard" in [m["text"] for m in ada.of("said")], "bob's message")
+    assert [m["text"] for m in ada.of("said")] == ["flood 0", "flood 1", "flood 2", "I am heard"]
+    assert ada.of("notice") == [{"text": "Slow down: you may say at most 0.01 messages per "
+                                         "second. Messages sent faster are refused."}]
+    assert bob.of("notice") == [] and ada.sio.connected
+    await server.stop()
+
+
+async def test_a_full_server_refuses_newcomers_with_a_message(peers):
+    """Past `limits.clients` a connection is refused with a sentence."""
+    server = ChatServer(limits=Limits(clients=1))
+    await server.start(name="chat-test")
+    await connected(peers, server, "ada")
+    bob = peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await bob.connect(server.url, {"name": "bob"})
+    assert bob.refusals[0]["message"].startswith("The chat is full: 1 people are connected")
+    await server.stop()
+
+
+# -- the teacher's tools ---------------------------------------------------------------------
+
+TOKEN = "teacher-s3cret"
+
+
+class Teacher:
+    """A raw python-socketio client of the /teacher namespace."""
+
+    def __init__(self):
+        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        self.refusals = []
+        self.sio.on("connect_error", self.refusals.append, namespace=TEACHER_NAMESPACE)
+
+    async def connect(self, url, auth):
+        await self.sio.connect(url, namespaces=[TEACHER_NAMESPACE], auth=auth,
+                               transports=["websocket"], wait_timeout=timeout(5))
+
+    async def call(self, event, *args):
+        data = args[0] if len(args) == 1 else tuple(args) if args else None
+        return await self.sio.call(event, data, namespace=TEACHER_NAMESPACE,
+                                   timeout=timeout(5))
+
+
+@pytest.fixture
+async def classroom():
+    """A server with a teacher token, and a way to connect teachers (closed at the end)."""
+    server = ChatServer(teacher_token=TOKEN, limits=Limits(kick_seconds=60))
+    await server.start(name="chat-test")
+    teachers = []
+
+    async def teacher(auth=None):
+        teachers.append(Teacher())
+        await teachers[-1].connect(server.url, {"token": TOKEN} if auth is None else auth)
+        return teachers[-1]
+
+    yield server, teacher
+    for made in teachers:
+        await made.sio.disconnect()
+    await server.stop()
+
+
+@pytest.mark.parametrize(("token", "auth", "message"), [
+    (TOKEN, {}, "The teacher's tools need the teacher token: connect with auth "
+                '{"token": "..."}. It was printed when the server started.'),
+    (TOKEN, {"token": "guess"}, "Wrong teacher token: check what the server printed at start."),
+    (None, {"token": TOKEN}, "This server has no teacher token, so its teacher's tools are "
+                             "closed: start it with one."),
+])
+async def test_the_teacher_namespace_refuses_a_missing_or_wrong_token(token, auth, message):
+    """/teacher without the right token is refused with a sentence, and the server runs on."""
+    server = ChatServer(teacher_token=token)
+    await server.start(name="chat-test")
+    teacher = Teacher()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await teacher.connect(server.url, auth)
+    assert teacher.refusals == [{"message": message}]
+    assert f"refused a teacher connection: {message}" in server.log
+    await teacher.sio.disconnect()
+    await server.stop()
+
+
+async def test_a_student_connection_does_not_open_the_teachers_tools(classroom, peers):
+    """The join code or a chat session is no teacher token."""
+    server, teacher = classroom
+    ada = await connected(peers, server, "ada")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await teacher({"name": "ada", "session": ada.of("welcome")[0]["session"]})
+
+
+async def test_teacher_rooms_lists_rooms_and_people(classroom, peers):
+    """rooms answers {ok, rooms: {room: [names]}, people}; it takes {} or nothing."""
+    server, teacher = classroom
+    await connected(peers, server, "ada", "lobby", "games")
+    await connected(peers, server, "bob", "lobby")
+    await connected(peers, server, "cy")
+    tools = await teacher()
+    expected = {"ok": True, "rooms": {"games": ["ada"], "lobby": ["ada", "bob"]},
+                "people": ["ada", "bob", "cy"]}
+    assert await tools.call("rooms") == expected
+    assert await tools.call("rooms", {}) == expected
+    assert server.snapshot()["/teacher"] == {NO_ROOM: ["teacher"]}
+
+
+async def test_kick_disconnects_with_a_notice_and_the_name_cannot_rejoin(classroom, peers):
+    """A kicked student gets a notice, is disconnected, and is refused for the kick period."""
+    server, teacher = classroom
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    tools = await teacher()
+    assert await tools.call("kick", {"name": "ada"}) == {"ok": True}
+    await ada.wait(lambda: ada.disconnects, "ada to be disconnected")
+    assert ada.of("notice") == [{"text": "The teacher removed you from the chat. "
+                                         "You can come back in 60 s."}]
+    assert ada.disconnects == ["server disconnect"]
+    await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
+                   "presence without ada")
+    again = peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await again.connect(server.url, {"name": "ada"})
+    message = again.refusals[0]["message"]
+    assert message.startswith("The teacher removed 'ada' from the chat: you can come back in ")
+    assert "the teacher kicked ada out for 60 s" in server.log
+    assert (await tools.call("rooms"))["people"] == ["bob"]
+
+
+async def test_mute_refuses_say_with_how_long_is_left(classroom, peers):
+    """A muted student is told, and its say is refused with the time left; others speak."""
+    server, teacher = classroom
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "lobby")
+    tools = await teacher()
+    assert await tools.call("mute", {"name": "ada", "seconds": 120}) == {"ok": True}
+    refused = await ada.call("say", {"room": "lobby", "text": "hello?"})
+    assert refused["ok"] is False
+    assert refused["error"].startswith("The teacher muted you: you can speak again in 1")
+    assert (await bob.call("say", {"room": "lobby", "text": "I can"}))["ok"]
+    await ada.wait(lambda: ada.of("said"), "bob's message")
+    assert ada.of("notice") == [{"text": "The teacher muted you for 120 s."}]
+    assert await tools.call("mute", {"name": "ada", "seconds": 0}) == {"ok": True}
+    assert (await ada.call("say", {"room": "lobby", "text": "back"}))["ok"]
+
+
+async def test_announce_reaches_a_room_or_everyone(classroom, peers):
+    """announce with a room is a notice to that room only; without, to every student."""
+    server, teacher = classroom
+    ada = await connected(peers, server, "ada", "lobby")
+    bob = await connected(peers, server, "bob", "games")
+    cy = await connected(peers, server, "cy")
+    tools = await teacher()
+    assert await tools.call("announce", {"text": "lobby only", "room": "lobby"}) == {"ok": True}
+    assert await tools.call("announce", {"text": "Break until 11:00"}) == {"ok": True}
+    for peer in (ada, bob, cy):
+        await peer.wait(lambda peer=peer: {"text": "Break until 11:00"} in peer.of("notice"),
+                        "the announcement to everyone")
+    assert ada.of("notice") == [{"text": "lobby only", "room": "lobby"},
+                                {"text": "Break until 11:00"}]
+    assert bob.of("notice") == cy.of("notice") == [{"text": "Break until 11:00"}]
+
+
+@pytest.mark.parametrize(("event", "args", "error"), [
+    ("kick", ({"name": "zed"},), "Nobody named 'zed' is connected (names are case-sensitive)."),
+    ("kick", ("ada",), 'kick takes one object like {"name": "ada"}, not the text \'ada\'.'),
+    ("kick", (), 'kick takes one object like {"name": "ada"}, not nothing (null).'),
+    ("mute", ({"name": "ada"},), 'mute needs a "seconds", as in {"name": "ada", "seconds": 60}.'),
+    ("mute", ({"name": "ada", "seconds": -5},),
+     '"seconds" is how long to mute for: a number from 0 (to lift a mute) to 86,400, '
+     "not a number (-5)."),
+    ("announce", ({"text": "hi", "room": "attic"},), "Nobody is in room 'attic' now, so nobody "
+                                                     "would hear it."),
+    ("announce", ({"text": ""},), "The message is empty: say something."),
+    ("rooms", ("all",), "rooms takes nothing, or {}."),
+])
+async def test_teacher_refusals_are_error_acks_with_a_sentence(classroom, peers, event, args,
+                                                               error):
+    """Every refused teacher request is acked {"ok": false, "error"}; the teacher stays."""
+    server, teacher = classroom
+    await connected(peers, server, "ada", "lobby")
+    tools = await teacher()
+    assert await tools.call(event, *args) == {"ok": False, "error": error}
+    assert tools.sio.connected and (await tools.call("rooms"))["ok"]
+
+
+async def test_teacher_unknown_events_and_chat_events_are_ignored(classroom, caplog):
+    """/teacher ignores events it does not know (say, join...) without an ack or a crash."""
+    server, teacher = classroom
+    tools = await teacher()
+    caplog.set_level(logging.INFO, logger="chatkit.server")
+    for event in ("say", "shutdown", "disconnect"):
+        await tools.sio.emit(event, {}, namespace=TEACHER_NAMESPACE)
+    assert (await tools.call("rooms"))["ok"]  # answered after the events above were handled
+    assert "ignored unknown event 'shutdown' from teacher" in caplog.text
+    assert "ignored an event named 'disconnect' from teacher" in caplog.text
+
+
+async def test_teacher_connections_are_logged(classroom):
+    """A teacher's connect and disconnect are one log line each."""
+    server, teacher = classroom
+    tools = await teacher()
+    await tools.sio.disconnect()
+    await running.wait_for(lambda: any(line.startswith("a teacher disconnected")
+                                       for line in server.log), timeout(5), what="the log line")
+    assert "a teacher connected" in server.log
+
+
+# -- scaling out: several servers on one Redis -----------------------------------------------
+
+@pytest.fixture
+async def two_servers(redis_url):
+    """Two ChatServers sharing one fresh Redis (as two processes would), with a teacher token."""
+    servers = [ChatServer(redis=redis_url, teacher_token=TOKEN, ping_interval=1,
+                          ping_timeout=1) for _ in range(2)]
+    for number, server in enumerate(servers):
+        await server.start(name=f"chat-test-{number}")
+    yield servers
+    for server in servers:
+        await server.stop()
+
+
+async def test_clients_of_two_servers_hear_each_other_in_order(two_servers, peers):
+    """ada on one server, bob on the other: each hears both, once each, in id order."""
+    first, second = two_servers
+    ada = await connected(peers, first, "ada", "lobby")
+    bob = await connected(peers, second, "bob", "lobby")
+    acks = []
+    for speaker, text in [(ada, "a1"), (bob, "b1"), (ada, "a2"), (bob, "b2")]:
+        acks.append((await speaker.call("say", {"room": "lobby", "text": text}))["id"])
+    assert acks == [1, 2, 3, 4]
+    for peer in (ada, bob):
+        await peer.wait(lambda peer=peer: len(peer.of("said")) == 4, "four messages")
+        assert [(m["id"], m["text"]) for m in peer.of("said")] == [
+            (1, "a1"), (2, "b1"), (3, "a2"), (4, "b2")]
+    assert {"room": "lobby", "members": ["ada", "bob"]} in ada.of("presence")
+
+
+async def test_many_speakers_on_two_servers_are_heard_in_one_order(two_servers, peers):
+    """Three talkers on each server at once: every listener gets every message in id order."""
+    first, second = two_servers
+    talkers = [await connected(peers, server, f"{server_name}{n}", "lobby")
+               for server, server_name in ((first, "a"), (second, "b")) for n in range(3)]
+
+    async def talk(peer):
+        return [(await peer.call("say", {"room": "lobby", "text": f"{n}"}))["id"]
+                for n in range(15)]
+
+    said = sorted(i for ids in await asyncio.gather(*map(talk, talkers)) for i in ids)
+    assert said == list(range(1, len(said) + 1))
+    for peer in talkers:
+        await peer.wait(lambda peer=peer: len(peer.of("said")) == len(said), "every message")
+        assert peer.said_ids() == said
+
+
+async def test_names_history_and_ids_are_shared_by_two_servers(two_servers, peers):
+    """A name in use on one server is taken on the other; history and ids are one."""
+    first, second = two_servers
+    ada = await connected(peers, first, "ada", "lobby")
+    said = await ada.call("say", {"room": "lobby", "text": "from the first"})
+    again = peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await again.connect(second.url, {"name": "ada"})
+    assert again.refusals[0]["message"] == ("The name 'ada' is taken by someone connected "
+                                            "now. Pick another name.")
+    bob = await connected(peers, second, "bob")
+    joined = await bob.call("join", {"room": "lobby"})
+    assert joined["members"] == ["ada", "bob"]
+    assert [m["id"] for m in joined["history"]] == [said["id"]]
+    assert (await bob.call("say", {"room": "lobby", "text": "x"}))["id"] == said["id"] + 1
+
+
+async def test_a_client_resumes_on_the_other_server_and_misses_nothing(two_servers, peers):
+    """With its session, ada takes her name over on the other server and gets what she missed."""
+    first, second = two_servers
+    ada = await connected(peers, first, "ada", "lobby")
+    bob = await connected(peers, second, "bob", "lobby")
+    seen = (await bob.call("say", {"room": "lobby", "text": "seen"}))["id"]
+    await ada.wait(lambda: ada.said_ids() == [seen], "the first message")
+    session = ada.of("welcome")[0]["session"]
+    missed = [(await bob.call("say", {"room": "lobby", "text": f"m{n}"}))["id"] for n in range(3)]
+    back = peers()
+    await back.connect(second.url, {"name": "ada", "session": session, "rooms": ["lobby"],
+                                    "offset": seen})
+    await ada.wait(lambda: ada.disconnects, "the old connection to be closed")
+    assert ada.disconnects == ["server disconnect"]
+    await back.wait(lambda: len(back.of("said")) == 3, "the replay")
+    later = (await bob.call("say", {"room": "lobby", "text": "later"}))["id"]
+    await back.wait(lambda: back.said_ids() == [*missed, later], "replay, then live")
+
+
+async def test_the_teacher_on_one_server_reaches_students_on_the_other(two_servers, peers):
+    """rooms lists everyone; kick, mute and announce reach a student of the other server."""
+    first, second = two_servers
+    ada = await connected(peers, first, "ada", "lobby")
+    bob = await connected(peers, second, "bob", "lobby")
+    tools = Teacher()
+    await tools.connect(first.url, {"token": TOKEN})
+    assert await tools.call("rooms") == {"ok": True, "rooms": {"lobby": ["ada", "bob"]},
+                                         "people": ["ada", "bob"]}
+    assert await tools.call("announce", {"text": "hello all", "room": "lobby"}) == {"ok": True}
+    assert await tools.call("mute", {"name": "bob", "seconds": 60}) == {"ok": True}
+    refused = await bob.call("say", {"room": "lobby", "text": "hi"})
+    assert refused["error"].startswith("The teacher muted you")
+    assert await tools.call("kick", {"name": "bob"}) == {"ok": True}
+    await bob.wait(lambda: bob.disconnects, "bob to be put out")
+    assert [n["text"] for n in bob.of("notice")] == [
+        "hello all", "The teacher muted you for 60 s.",
+        "The teacher removed you from the chat. You can come back in 60 s."]
+    await ada.wait(lambda: {"room": "lobby", "members": ["ada"]} in ada.of("presence"),
+                   "presence without bob")
+    for server in two_servers:
+        again = peers()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await again.connect(server.url, {"name": "bob"})
+        assert again.refusals[0]["message"].startswith("The teacher removed 'bob'")
+    await tools.sio.disconnect()
+
+
+async def test_a_stopped_server_leaves_the_roster(two_servers, peers):
+    """When a server stops, its students' names are free on the others at once."""
+    first, second = two_servers
+    await connected(peers, first, "ada")
+    await first.stop()
+    ada = await connected(peers, second, "ada")
+    assert ada.sio.connected
+
+
+async def test_an_unreachable_redis_is_a_clear_error():
+    """start() with a Redis nobody listens at raises ConnectionError naming it."""
+    server = ChatServer(redis="redis://127.0.0.1:1/0")
+    with pytest.raises(ConnectionError, match="cannot reach Redis at redis://127.0.0.1:1/0"):
+        await server.start(name="chat-test")
+    await server.stop()

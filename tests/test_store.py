@@ -1,20 +1,30 @@
-"""Message stores: the same behaviour in memory and in SQLite, and SQLite across restarts."""
+"""Message stores: the same behaviour in memory, in SQLite and in Redis; SQLite across
+restarts; Redis shared by several processes."""
 
+import json
 import sqlite3
 
 import pytest
 
-from chatkit.store import MemoryStore, Message, SQLiteStore, open_store
+from chatkit.store import MemoryStore, Message, RedisStore, SQLiteStore, open_store
+from tests.conftest import timeout
+from tests.redisserver import RedisServer, redis_url  # noqa: F401 (a fixture)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request, tmp_path):
+    redis_server = None
     if request.param == "memory":
         made = MemoryStore()
-    else:
+    elif request.param == "sqlite":
         made = SQLiteStore(tmp_path / "chat.db")
+    else:
+        redis_server = RedisServer().start()
+        made = RedisStore(redis_server.url)
     yield made
     made.close()
+    if redis_server is not None:
+        redis_server.stop()
 
 
 def add(store, room, text, *, name="ada", client_id=None):
@@ -165,3 +175,73 @@ def test_open_store_picks_memory_or_sqlite(tmp_path):
     sqlite_store = open_store(tmp_path / "chat.db", client_ids_per_name=5)
     assert isinstance(sqlite_store, SQLiteStore) and sqlite_store.client_ids_per_name == 5
     sqlite_store.close()
+
+
+def test_kicks_mutes_and_sessions_are_kept_by_every_store(store):
+    """restrict/restriction and session/set_session remember the latest value per name."""
+    assert store.restriction("kick", "ada") is None and store.session("ada") is None
+    store.restrict("kick", "ada", 2_000_000_000.5)
+    store.restrict("mute", "ada", 2_000_000_001.0)
+    store.set_session("ada", "secret")
+    assert store.restriction("kick", "ada") == 2_000_000_000.5
+    assert store.restriction("mute", "ada") == 2_000_000_001.0
+    assert store.restriction("kick", "bob") is None and store.session("ada") == "secret"
+
+
+# -- Redis: one store for several processes ---------------------------------------------------
+
+def test_two_redis_stores_share_one_id_sequence_and_everything_else(redis_url):
+    """Two processes' stores on one Redis: one id sequence, one history, shared memories."""
+    first, second = RedisStore(redis_url), RedisStore(redis_url)
+    ids = [add(store, "lobby", f"m{n}", client_id=f"c{n}").id
+           for n, store in enumerate([first, second, first, second])]
+    assert ids == [1, 2, 3, 4] and first.last_id() == second.last_id() == 4
+    assert [m.text for m in second.recent("lobby", 10)] == ["m0", "m1", "m2", "m3"]
+    assert second.lookup_client_id("ada", "c0") == 1
+    first.restrict("kick", "bob", 2_000_000_000.0)
+    first.set_session("bob", "s")
+    assert second.restriction("kick", "bob") == 2_000_000_000.0 and second.session("bob") == "s"
+    first.close()
+    second.close()
+
+
+def test_redis_store_publishes_each_message_in_id_order(redis_url):
+    """Every add is published on said_channel, as the message's JSON, in id order."""
+    store = RedisStore(redis_url)
+    pubsub = store.redis.pubsub()
+    pubsub.subscribe(store.said_channel)
+    assert pubsub.get_message(timeout=timeout(5))["type"] == "subscribe"
+    said = [add(store, room, room) for room in "abab"]
+    published = [pubsub.get_message(timeout=timeout(5)) for _ in said]
+    assert [Message.from_dict(json.loads(m["data"])) for m in published] == said
+    pubsub.close()
+    store.close()
+
+
+def test_redis_store_limits_rooms_and_client_ids(redis_url):
+    """messages_per_room and client_ids_per_name keep the newest ones, as in memory."""
+    store = RedisStore(redis_url, messages_per_room=3, client_ids_per_name=2)
+    for n in range(5):
+        add(store, "a", str(n), client_id=f"m{n}")
+    assert [m.text for m in store.since(["a"], 0)] == ["2", "3", "4"]
+    assert [store.lookup_client_id("ada", f"m{n}") for n in (2, 3, 4)] == [None, 4, 5]
+    store.close()
+
+
+def test_redis_keys_are_prefixed_so_chats_can_share_a_redis(redis_url):
+    """Two prefixes on one Redis are two separate chats."""
+    one, other = RedisStore(redis_url, prefix="one:"), RedisStore(redis_url, prefix="other:")
+    add(one, "a", "x")
+    assert other.last_id() == 0 and other.recent("a", 5) == []
+    assert all(key.startswith("one:") for key in one.redis.keys("*"))
+    one.close()
+    other.close()
+
+
+def test_open_store_picks_redis_and_refuses_two_places(redis_url, tmp_path):
+    """open_store(redis=url) is a RedisStore; a file and a Redis together are refused."""
+    store = open_store(redis=redis_url)
+    assert isinstance(store, RedisStore)
+    store.close()
+    with pytest.raises(ValueError, match="either a SQLite file or a Redis URL"):
+        open_store(tmp_path / "x.db", redis=redis_url)
