@@ -372,7 +372,7 @@ class Chat:
     def connect(self, conn: Hashable, auth: Any) -> Accepted:
         """Let a connection in under a name, or raise :class:`Refused`.
 
-        ``auth`` is ``{"name", "code"?, "rooms"?, "offset"?, "session"?}``. The join
+        ``auth`` is ``{"name", "code"?, "rooms"?, "offset"?, "history"?, "session"?}``. The join
         code is checked first, so that a stranger learns nothing about who is here.
         A name held by a live connection is refused unless ``session`` is that name's
         secret: then the new connection takes the name over, and ``replaced`` says which
@@ -390,6 +390,11 @@ class Chat:
         self._check_not_kicked(name)
         rooms = self._auth_rooms(auth.get("rooms"))
         offset = self._auth_offset(auth.get("offset"))
+        history = auth.get("history")
+        if history is not None and not isinstance(history, str):
+            raise Refused('"history" must be the text the server sent in "welcome".')
+        if offset is not None and history is not None and history != self.store.history:
+            offset = 0  # ids of another history say nothing here: everything is new to it
         session = auth.get("session")
         if session is not None and not isinstance(session, str):
             raise Refused('"session" must be the text the server sent in "welcome".')

@@ -193,6 +193,7 @@ class ChatClient:
         self._event_watchers: list[Callable[[Event], Any]] = []
         self.watch(on_status=on_status, on_event=on_event)
         self._session: str | None = None
+        self._history: str | None = None  # the server's message history, from `welcome`
         self._rooms: set[str] = set()
         self._offset: int | None = None
         self._last_id_by_room: dict[str, int] = {}
@@ -424,6 +425,8 @@ class ChatClient:
         if self._rooms:
             auth["rooms"] = sorted(self._rooms)
             auth["offset"] = self._offset or 0
+            if self._history is not None:
+                auth["history"] = self._history
         return auth
 
     async def _open(self) -> None:
@@ -513,6 +516,13 @@ class ChatClient:
         data = args[0] if len(args) == 1 else list(args)
         if event == "welcome" and isinstance(data, dict):
             self._session = data.get("session", self._session)
+            history = data.get("history")
+            if history != self._history:
+                # A new history (say, a server restarted without --db): its ids start
+                # again, and the replay that follows is all new to us.
+                self._last_id_by_room.clear()
+                self._offset = None
+                self._history = history
             self._welcomed.set()
         if event == "said" and isinstance(data, dict) and not self._first_time(data):
             return

@@ -450,8 +450,8 @@ class _ChatNamespace(_Namespace):
         async with self.chat._order:
             if self.chat.rules.name_of(sid) is None:
                 return
-            await self.emit("welcome", {"name": accepted.name, "session": accepted.session},
-                            to=sid)
+            await self.emit("welcome", {"name": accepted.name, "session": accepted.session,
+                                        "history": self.chat.store.history}, to=sid)
             for room in accepted.rooms:
                 await self.enter_room(sid, _sio_room(room))
             replay = self.chat.rules.replay(accepted.rooms, accepted.offset)

@@ -33,6 +33,7 @@ import abc
 import bisect
 import json
 import sqlite3
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,6 +96,14 @@ class Store(abc.ABC):
     def __init__(self) -> None:
         self._restrictions: dict[tuple[str, str], float] = {}
         self._sessions: dict[str, str] = {}
+        self._history = uuid.uuid4().hex
+
+    @property
+    def history(self) -> str:
+        """The name of this message history; a new history (an in-memory server restarted,
+        another file) has a new one. Ids only compare within one history: a client whose
+        offset comes from another must be given everything instead."""
+        return self._history
 
     @abc.abstractmethod
     def add(self, room: str, name: str, text: str, *, ts: float,
@@ -236,6 +245,7 @@ class SQLiteStore(Store):
             PRIMARY KEY (name, client_id)
         );
         CREATE INDEX IF NOT EXISTS client_ids_by_age ON client_ids (name, message_id);
+        CREATE TABLE IF NOT EXISTS about (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """
 
     def __init__(self, path: str | PathLike[str], *,
@@ -250,6 +260,11 @@ class SQLiteStore(Store):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(self._SCHEMA)
+        with self._db:  # the file keeps the name of its history from the first start on
+            self._db.execute("INSERT OR IGNORE INTO about VALUES ('history', ?)",
+                             (self._history,))
+        self._history = self._db.execute(
+            "SELECT value FROM about WHERE key = 'history'").fetchone()[0]
 
     @property
     def _connection(self) -> sqlite3.Connection:
@@ -376,9 +391,18 @@ class RedisStore(Store):
         self.said_channel = f"{prefix}said"
         self.redis = redis.Redis.from_url(url, decode_responses=True)
         self._add = self.redis.register_script(self._ADD)
+        self._shared_history: str | None = None
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
+
+    @property
+    def history(self) -> str:
+        # Every process on this Redis shares one history, named by the first to ask.
+        if self._shared_history is None:
+            self.redis.set(self._key("history"), self._history, nx=True)
+            self._shared_history = self.redis.get(self._key("history"))
+        return self._shared_history
 
     def add(self, room: str, name: str, text: str, *, ts: float,
             client_id: str | None = None) -> Message:

@@ -734,3 +734,19 @@ def test_the_teacher_reaches_a_student_of_another_process():
     two.connect("sid-2", {"name": "bob"})
     assert one.kick({"name": "bob"}).conn == "sid-2"
     assert one.mute({"name": "bob", "seconds": 5}).conn == "sid-2"
+
+
+def test_an_offset_from_another_history_replays_everything():
+    """An offset whose history is not this store's means nothing here: replay it all."""
+    chat = connected(make_chat(), "bob")
+    chat.join("conn-bob", {"room": "a"})
+    for text in ("x", "y"):
+        chat.say("conn-bob", {"room": "a", "text": text})
+    same = chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 1,
+                               "history": chat.store.history})
+    assert [m.text for m in chat.replay(same.rooms, same.offset)] == ["y"]
+    other = chat.connect("c2", {"name": "cy", "rooms": ["a"], "offset": 5,
+                                "history": "a history from another server"})
+    assert [m.text for m in chat.replay(other.rooms, other.offset)] == ["x", "y"]
+    with pytest.raises(Refused, match='"history"'):
+        chat.connect("c3", {"name": "di", "rooms": ["a"], "offset": 1, "history": 7})

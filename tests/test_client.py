@@ -370,6 +370,28 @@ async def test_clients_come_back_after_a_server_restart_on_the_same_port(tmp_pat
     await running.stop_all()
 
 
+async def test_a_server_restarted_without_its_history_loses_nothing_said_after():
+    """In-memory restart: ids start again, yet the client gets every new message."""
+    first = ChatServer()
+    handle = await first.start(name="chat-test")
+    ada = await connect(handle.url, "ada", rooms=["lobby"], reconnect_attempts=40, **FAST)
+    for text in ("one", "two", "three"):
+        await ada.say("lobby", text)  # ids 1-3: ada's offset is 3
+    await first.stop()
+    await until(lambda: ada.status is Status.RECONNECTING, "ada reconnecting")
+
+    second = ChatServer()  # a new, empty history: its ids start at 1 again
+    await second.start(name="chat-test", port=handle.port)
+    bob = await connect(second.url, "bob", rooms=["lobby"])
+    await bob.say("lobby", "after the restart")  # id 1, below ada's old offset
+    await until(lambda: ada.connected and len(ada.messages()) == 4, "ada caught up")
+    await bob.say("lobby", "and one more")
+    await until(lambda: len(ada.messages()) == 5, "the next message")
+    assert [m["text"] for m in ada.messages()] == [
+        "one", "two", "three", "after the restart", "and one more"]
+    await running.stop_all()
+
+
 def test_event_and_status_read_well():
     """Events and status changes print as short sentences."""
     assert str(Event("said", {"room": "r", "name": "ada", "text": "hi"})) == "[r] ada: hi"

@@ -171,7 +171,8 @@ async def test_session_takes_the_name_over_and_closes_the_old_connection(server,
                                          "this connection is closed."}]
     assert old.disconnects == ["server disconnect"]
     await new.wait(lambda: new.of("welcome"), "welcome")
-    assert new.of("welcome")[0] == {"name": "ada", "session": session}
+    assert new.of("welcome")[0] == {"name": "ada", "session": session,
+                                    "history": server.store.history}
     assert (await new.call("say", {"room": "lobby", "text": "still me"}))["ok"]
     assert server.snapshot() == {NS: {"lobby": ["ada"]}}
 

@@ -245,3 +245,23 @@ def test_open_store_picks_redis_and_refuses_two_places(redis_url, tmp_path):
     store.close()
     with pytest.raises(ValueError, match="either a SQLite file or a Redis URL"):
         open_store(tmp_path / "x.db", redis=redis_url)
+
+
+def test_history_is_named_once_and_kept_by_the_file(tmp_path):
+    """A SQLite file keeps the name of its history across reopenings; memory stores differ."""
+    first = SQLiteStore(tmp_path / "chat.db")
+    name = first.history
+    first.close()
+    again = SQLiteStore(tmp_path / "chat.db")
+    assert again.history == name
+    again.close()
+    assert SQLiteStore(tmp_path / "other.db").history != name
+    assert MemoryStore().history != MemoryStore().history
+
+
+def test_redis_stores_share_one_history(redis_url):  # noqa: F811 (a fixture)
+    """Every process on one Redis names the same history: ids there are one sequence."""
+    one, two = RedisStore(redis_url), RedisStore(redis_url)
+    assert one.history == two.history
+    one.close()
+    two.close()
