@@ -1,0 +1,252 @@
+"""The classroom, from the teacher's side: the server as a program, moderation, a class.
+
+Introduced in notebook 06. A teacher does not run the chat server in a notebook: they
+run ``python -m chatkit serve`` in a terminal. :class:`ServerProcess` does the same from
+a cell, so the notebook sees exactly what a teacher sees (the printed address, join code
+and teacher token, one log line per connection) and can stop it, or kill it as a power
+cut would::
+
+    server = await ServerProcess.start("--join-code", "blue-fox", "--db", "chat.db")
+    server.url, server.join_code          # what goes on the board
+    teacher = await TeacherClient.connect(server.url, server.teacher_token)
+    await teacher.announce("break in 5 minutes")
+    await server.stop()                   # what Ctrl-C does
+
+:class:`RedisProcess` runs a real ``redis-server`` the same way, for scaling out to
+several server processes. Every process started here is registered with
+:mod:`chatkit.running`, so ``running.stop_all()`` (a notebook's last cell) ends them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import socketio
+
+from chatkit import running
+from chatkit.client import ChatClient, ChatError
+
+__all__ = ["RedisProcess", "ServerProcess", "TeacherClient", "simulate_class"]
+
+TEACHER_NAMESPACE = "/teacher"
+
+
+class ServerProcess:
+    """``python -m chatkit serve ARGS`` running as a child process of this kernel.
+
+    Attributes:
+        url: the address students connect to (``http://127.0.0.1:<port>``).
+        join_code: the printed join code, or None with ``--open``.
+        teacher_token: the printed teacher token.
+        output: every line the server printed so far (its log), in order.
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process, name: str):
+        self.process = process
+        self.name = name
+        self.output: list[str] = []
+        self.url: str | None = None
+        self.join_code: str | None = None
+        self.teacher_token: str | None = None
+        self._reader: asyncio.Task | None = None
+
+    @classmethod
+    async def start(cls, *args: str, name: str = "teacher-server",
+                    timeout: float = 20.0) -> ServerProcess:
+        """Start the teacher's server with these command-line options; wait until it serves.
+
+        ``--port 0`` is added unless ``args`` name a port, so the OS picks a free one.
+        Raises ``RuntimeError`` with the server's own words if it does not start.
+        Note: this method is a coroutine.
+        """
+        if "--port" not in args:
+            args = (*args, "--port", "0")
+        await running.stop(name)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-u", "-m", "chatkit", "serve", *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        server = cls(process, name)
+        await running.track(name, server.stop)
+        server._reader = asyncio.create_task(server._read())
+        try:
+            await running.wait_for(lambda: server.url or process.returncode is not None,
+                                   timeout, what="the server to print its address")
+        except TimeoutError:
+            await server.stop()
+            raise
+        if server.url is None:
+            await server._reader
+            raise RuntimeError("the chat server did not start:\n" + "\n".join(server.output))
+        return server
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for raw in self.process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            self.output.append(line)
+            if self.url is None and (found := re.search(r"connect to: (http://\S+)", line)):
+                self.url = found.group(1)
+            elif found := re.match(r"Join code: (\S+)$", line):
+                self.join_code = found.group(1)
+            elif found := re.match(r"Teacher token: (\S+)", line):
+                self.teacher_token = found.group(1)
+
+    def log(self, contains: str = "") -> list[str]:
+        """The printed lines that contain ``contains`` (all of them by default)."""
+        return [line for line in self.output if contains in line]
+
+    async def stop(self, timeout: float = 15.0) -> int:
+        """Stop it as Ctrl-C or SIGTERM would; return its exit code. Safe to repeat."""
+        return await self._end(signal.SIGTERM, timeout)
+
+    async def kill(self, timeout: float = 15.0) -> int:
+        """End it at once with SIGKILL: no goodbye to anyone, as in a power cut."""
+        return await self._end(signal.SIGKILL, timeout)
+
+    async def _end(self, signum: int, timeout: float) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self._reader is not None:
+            await self._reader  # the rest of what it printed
+        return self.process.returncode
+
+    def __repr__(self) -> str:
+        state = "running" if self.process.returncode is None else "stopped"
+        return f"<ServerProcess {self.name} {state}>"
+
+
+class RedisProcess:
+    """A real ``redis-server`` child process on a free port, keeping nothing on disk."""
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int, name: str):
+        self.process = process
+        self.port = port
+        self.name = name
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    @classmethod
+    async def start(cls, *, name: str = "redis", timeout: float = 10.0) -> RedisProcess:
+        """Start ``redis-server`` and wait until it answers. Note: this is a coroutine.
+
+        Raises ``RuntimeError`` saying how to install it when it is not installed.
+        """
+        path = shutil.which("redis-server")
+        if path is None:
+            raise RuntimeError("redis-server is not installed: `make redis` (Debian/Ubuntu: "
+                               "apt-get install redis-server; macOS: brew install redis)")
+        await running.stop(name)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        redis = cls(process, port, name)
+        await running.track(name, redis.stop)
+        await running.wait_for(redis._answers, timeout, interval=0.05,
+                               what="redis-server to answer PING")
+        return redis
+
+    async def _answers(self) -> bool:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        except OSError:
+            return False
+        writer.write(b"PING\r\n")
+        reply = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        return reply.startswith(b"+PONG")
+
+    async def stop(self) -> None:
+        """Stop the Redis server. Safe to call more than once."""
+        if self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+class TeacherClient:
+    """The teacher's tools: a socket.io client on the ``/teacher`` namespace.
+
+    Each method is a coroutine that returns the server's answer, or raises
+    :class:`~chatkit.client.ChatError` with the server's sentence if it refuses.
+    """
+
+    def __init__(self, sio: socketio.AsyncClient, timeout: float):
+        self.sio = sio
+        self.timeout = timeout
+
+    @classmethod
+    async def connect(cls, url: str, token: str, *, timeout: float = 5.0,
+                      name: str = "teacher") -> TeacherClient:
+        """Connect with the teacher token; raise ``ChatError`` if the server refuses it."""
+        sio = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        teacher = cls(sio, timeout)
+        reasons = []  # the server's own sentence, which python-socketio's exception loses
+        sio.on("connect_error", lambda data=None: reasons.append(data),
+               namespace=TEACHER_NAMESPACE)
+        await running.track(f"client:{name}", teacher.disconnect)
+        try:
+            await sio.connect(url, namespaces=[TEACHER_NAMESPACE], auth={"token": token},
+                              transports=["websocket"], wait_timeout=timeout)
+        except socketio.exceptions.ConnectionError as refusal:
+            await sio.shutdown()
+            said = reasons[0] if reasons else None
+            why = said.get("message") if isinstance(said, dict) else None
+            raise ChatError(why or str(refusal)) from None
+        return teacher
+
+    async def rooms(self) -> dict[str, list[str]]:
+        """Every room and who is in it."""
+        return (await self._call("rooms", {}))["rooms"]
+
+    async def kick(self, name: str) -> None:
+        """Disconnect ``name``; the name cannot come back for the kick period."""
+        await self._call("kick", {"name": name})
+
+    async def mute(self, name: str, seconds: float) -> None:
+        """Refuse ``name``'s messages for ``seconds``."""
+        await self._call("mute", {"name": name, "seconds": seconds})
+
+    async def announce(self, text: str, room: str | None = None) -> None:
+        """A ``notice`` to ``room``, or to everyone."""
+        await self._call("announce", {"text": text} | ({"room": room} if room else {}))
+
+    async def _call(self, event: str, payload: dict) -> dict:
+        ack = await self.sio.call(event, payload, namespace=TEACHER_NAMESPACE,
+                                  timeout=self.timeout)
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            raise ChatError(ack.get("error") if isinstance(ack, dict) else repr(ack))
+        return ack
+
+    async def disconnect(self) -> None:
+        """Leave; safe to call more than once."""
+        await self.sio.shutdown()
+
+
+async def simulate_class(url: str, groups: dict[str, Iterable[str]], *,
+                         code: str | None = None, **client_options: Any) -> dict[str, ChatClient]:
+    """Connect one :class:`ChatClient` per student, each in its group's room.
+
+    ``groups`` maps a room to the names of its students. Returns ``{name: client}``.
+    Note: this function is a coroutine.
+    """
+    students = {}
+    for room, names in groups.items():
+        for name in names:
+            client = ChatClient(name, code=code, rooms=[room], **client_options)
+            students[name] = await client.connect(url)
+    return students

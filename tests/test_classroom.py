@@ -1,0 +1,102 @@
+"""chatkit.classroom: the teacher's server as a real child process, the teacher's tools."""
+
+import os
+
+import pytest
+
+from chatkit import running
+from chatkit.classroom import RedisProcess, ServerProcess, TeacherClient, simulate_class
+from chatkit.client import ChatClient, ChatError, Status
+from tests.conftest import timeout
+from tests.redisserver import redis_server_path
+
+TEACHER = ("--join-code", "blue-fox", "--teacher-token", "owl-7-secret")
+
+
+@pytest.fixture
+async def server():
+    process = await ServerProcess.start(*TEACHER, timeout=timeout(20))
+    yield process
+    await process.stop()
+
+
+async def test_start_reads_what_a_teacher_reads(server):
+    """URL, join code and teacher token come from the server's own printout."""
+    assert server.url.startswith("http://127.0.0.1:")
+    assert (server.join_code, server.teacher_token) == ("blue-fox", "owl-7-secret")
+    assert server.output[0].startswith("Chat server running.")
+
+
+async def test_stop_is_a_clean_exit_and_is_logged(server):
+    """stop() is SIGTERM: exit code 0 and the server's goodbye in its output."""
+    assert await server.stop() == 0
+    assert server.output[-1] == "Stopped."
+    assert await server.stop() == 0  # again: nothing left to stop
+
+
+async def test_kill_is_abrupt(server):
+    """kill() is SIGKILL: no goodbye printed, exit code -9."""
+    assert await server.kill() == -9
+    assert "Stopped." not in server.output
+
+
+async def test_a_server_that_cannot_start_says_why(server):
+    """Starting on a port in use raises with the server's own sentence."""
+    port = server.url.rsplit(":", 1)[1]
+    with pytest.raises(RuntimeError, match="cannot start the chat server"):
+        await ServerProcess.start("--open", "--port", port, name="second",
+                                  timeout=timeout(20))
+
+
+async def test_stop_all_ends_the_process(server):
+    """The process is tracked by chatkit.running, so a notebook's last cell ends it."""
+    await running.stop_all()
+    assert server.process.returncode == 0
+
+
+async def test_teacher_tools_round_trip(server):
+    """rooms, announce, mute and kick do what they say, seen from real students."""
+    students = await simulate_class(server.url, {"a": ["ada", "bo"], "b": ["cy"]},
+                                    code="blue-fox")
+    teacher = await TeacherClient.connect(server.url, "owl-7-secret")
+    assert {room: sorted(names) for room, names in (await teacher.rooms()).items()} == \
+        {"a": ["ada", "bo"], "b": ["cy"]}
+    await teacher.announce("to b only", room="b")
+    assert (await students["cy"].next("notice", timeout=timeout(5))).data["text"] == "to b only"
+    await teacher.mute("bo", seconds=30)
+    with pytest.raises(ChatError, match="muted"):
+        await students["bo"].say("a", "hello?")
+    await teacher.kick("ada")
+    await running.wait_for(lambda: students["ada"].status is Status.DISCONNECTED, timeout(5))
+    with pytest.raises(ChatError, match="come back in"):
+        await ChatClient("ada", code="blue-fox", reconnect=False).connect(server.url)
+
+
+async def test_wrong_teacher_token_gives_the_servers_reason(server):
+    """A wrong token raises ChatError with the server's sentence, not a generic one."""
+    with pytest.raises(ChatError, match="Wrong teacher token"):
+        await TeacherClient.connect(server.url, "guess")
+
+
+async def test_teacher_refusal_is_a_chat_error(server):
+    """Kicking someone who is not there is refused with a sentence."""
+    teacher = await TeacherClient.connect(server.url, "owl-7-secret")
+    with pytest.raises(ChatError):
+        await teacher.kick("nobody-here")
+
+
+async def test_redis_process_answers_and_stops():
+    """A real redis-server starts on a free port, answers PING, and stops."""
+    redis_server_path()  # skips with install advice, or fails under CHATKIT_REQUIRE_REDIS=1
+    redis = await RedisProcess.start(timeout=timeout(10))
+    assert await redis._answers()
+    await redis.stop()
+    assert redis.process.returncode is not None
+    assert not await redis._answers()
+
+
+async def test_redis_missing_is_explained(monkeypatch):
+    """Without redis-server on the PATH the error says how to install it."""
+    monkeypatch.setenv("PATH", os.devnull)
+    with pytest.raises(RuntimeError, match="make redis"):
+        await RedisProcess.start()
