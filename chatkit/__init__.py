@@ -14,6 +14,7 @@ Each module holds one idea and says which notebook introduces it:
 - ``roommap``   the map of namespaces, rooms and clients (notebook 04)
 - ``panel``     ChatPanel, the live chat window made of widgets (notebook 05)
 - ``cluster``   several chat server processes sharing one Redis (notebook 06)
+- ``classroom`` the teacher's side: server process, /teacher tools, Redis (notebook 06)
 - ``exercises`` the check functions of each notebook's exercise
 - ``__main__``  ``python -m chatkit serve``, the teacher's server (notebook 06)
 """
