@@ -25,6 +25,17 @@ does all of it, once. Clients need little: make them with
 ``socketio.AsyncClient(handle_sigint=False, reconnection=False)`` and stop them with
 ``await client.shutdown()`` (safe to call when already disconnected), or with
 :func:`close_client`, which also cleans up after a connection that went silent.
+
+Two helpers check what a notebook claims. "Nobody else got it" cannot be waited for, so
+:func:`settle` makes the server call every client once and waits for the answers (one
+connection delivers in order: after that, everything sent earlier has arrived)::
+
+    await settle(sio, clients)            # clients: socketio.AsyncClient objects
+
+and a notebook's last cell shows, with :func:`leftover_tasks`, that stopping everything
+left no background task of socket.io (or aiohttp, or chatkit) behind::
+
+    await running.wait_for(lambda: not leftover_tasks(), timeout=5)
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import socketio
@@ -39,8 +52,8 @@ from aiohttp import web
 
 from chatkit import running
 
-__all__ = ["RESERVED_EVENTS", "Relay", "check_event_name", "close_client", "relay", "serve",
-           "stop_server"]
+__all__ = ["RESERVED_EVENTS", "Relay", "TASK_LIBRARIES", "check_event_name", "close_client",
+           "leftover_tasks", "relay", "serve", "settle", "stop_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +88,10 @@ async def stop_server(sio: socketio.AsyncServer, *, grace: float = 0.0,
     JavaScript, ``"server disconnect"`` in Python) and the server's ``disconnect``
     handlers run. Then the server closes their engine.io connections; with ``grace``
     seconds it first gives clients that long to close them themselves, as socket.io
-    clients do (``timeout`` bounds the wait for the last packets). Safe to call more than
-    once, and on a server that never had a client.
+    clients do. ``timeout`` bounds each wait that follows, for a connection's last packets
+    and for engine.io's background task to end: a wait that runs out is logged (at debug
+    level) and the stop goes on, so it never raises for a slow client. Safe to call more
+    than once, and on a server that never had a client.
 
     Call it *before* the web server stops (``serve_aiohttp(..., before_stop=...)``, as
     :func:`serve` does), not from an aiohttp ``on_shutdown`` hook: by then aiohttp no
@@ -110,8 +125,13 @@ async def stop_server(sio: socketio.AsyncServer, *, grace: float = 0.0,
             eio.service_task_event.set()  # what sio.shutdown() does, minus its second-call bug
         else:
             service.cancel()  # created but not started yet
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(service, timeout)
+        try:
+            await asyncio.wait_for(service, timeout)  # cancels it when the time is up
+        except TimeoutError:
+            logger.debug("engine.io's service task still running after %g s", timeout)
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise  # the stop itself is being cancelled, not only the service task
     for task in _ping_tasks(eio):
         task.cancel()
 
@@ -127,6 +147,66 @@ def _ping_tasks(eio: object) -> list[asyncio.Task]:
             if getattr(owner, "server", None) is eio:
                 tasks.append(task)
     return tasks
+
+
+async def settle(sio: socketio.AsyncServer, clients: Iterable[socketio.AsyncClient], *,
+                 event: str = "sync", timeout: float = 5.0) -> list[Any]:
+    """Call every connected client once, in each namespace it is in; return the answers.
+
+    One connection delivers in order, so once a client has answered, every event that
+    ``sio`` sent it earlier has arrived: settle first, then check that a client did *not*
+    get something. The calls go out together (``sio.call(event, to=sid,
+    namespace=...)``); clients that are not connected, or that the server has already
+    let go, are skipped. A python-socketio client answers any call; give each client a
+    handler for ``event`` (``client.on("sync", lambda: True, namespace=ns)``), or its
+    catch-all handler, if it has one, sees the call. Returns the answers in the order of
+    ``clients`` and their namespaces. Raises :class:`TimeoutError` if a client does not
+    answer within ``timeout`` seconds. Note: this function is a coroutine.
+    """
+    targets = [(sid, namespace) for client in clients if client.connected
+               for namespace, sid in list(client.namespaces.items())
+               if sio.manager.is_connected(sid, namespace)]
+    answers = await asyncio.gather(
+        *(sio.call(event, to=sid, namespace=namespace, timeout=timeout)
+          for sid, namespace in targets), return_exceptions=True)
+    for (sid, namespace), answer in zip(targets, answers):
+        if isinstance(answer, socketio.exceptions.TimeoutError):
+            raise TimeoutError(f"the client {sid} of {namespace} did not answer {event!r} "
+                               f"within {timeout:g} s")
+        if isinstance(answer, BaseException):
+            raise answer
+    return answers
+
+
+#: The libraries whose tasks :func:`leftover_tasks` looks for, by top-level package.
+TASK_LIBRARIES = ("aiohttp", "chatkit", "engineio", "socketio", "websockets")
+
+
+def leftover_tasks(libraries: Iterable[str] = TASK_LIBRARIES) -> list[asyncio.Task]:
+    """The tasks of the running event loop that still run code of ``libraries``.
+
+    A task belongs to the package of the coroutine it was started with
+    (``engineio.async_socket`` is engine.io's); the task calling this is left out. Once
+    everything is stopped (``running.stop_all()``) the list empties within moments, as
+    cancelled tasks finish on the next turns of the loop, so wait for it::
+
+        await running.wait_for(lambda: not leftover_tasks(), timeout=5)
+
+    A task still there after that is a leak: something kept running that nobody can
+    stop any more.
+    """
+    wanted = set(libraries)
+    current = asyncio.current_task()
+    return [task for task in asyncio.all_tasks()
+            if task is not current and _package(task.get_coro()) in wanted]
+
+
+def _package(coroutine: Any) -> str:
+    """The top-level package whose code ``coroutine`` (a task's) runs, e.g. "engineio"."""
+    frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+    module = (frame.f_globals.get("__name__", "") if frame is not None
+              else type(coroutine).__module__)
+    return (module or "").partition(".")[0]
 
 
 async def serve(sio: socketio.AsyncServer, *, name: str = "socketio",

@@ -1,8 +1,11 @@
 """chatkit.exercises: each check passes a right answer and explains a wrong one."""
 
+import asyncio
+
 import pytest
 
 from chatkit import exercises, running
+from tests.conftest import timeout
 
 
 # -- notebook 00 ------------------------------------------------------------------------
@@ -83,7 +86,7 @@ async def test_check_shout_server_explains_an_echo():
             await connection.send(message)
 
     with pytest.raises(AssertionError, match=r"unchanged: send `message.upper\(\)`"):
-        await exercises.check_shout_server(echo, timeout=1)
+        await exercises.check_shout_server(echo, timeout=timeout(1))
     assert "exercise-shout" not in running.running()
 
 
@@ -93,8 +96,8 @@ async def test_check_shout_server_explains_a_silent_handler():
         async for _ in connection:
             pass
 
-    with pytest.raises(AssertionError, match="got no answer within 0.3 s"):
-        await exercises.check_shout_server(silent, timeout=0.3)
+    with pytest.raises(AssertionError, match=f"got no answer within {timeout(0.3):g} s"):
+        await exercises.check_shout_server(silent, timeout=timeout(0.3))
 
 
 async def test_check_shout_server_explains_a_missing_close():
@@ -104,7 +107,7 @@ async def test_check_shout_server_explains_a_missing_close():
             await connection.send(message.upper())
 
     with pytest.raises(AssertionError, match=r"got 'BYE' before the close|stayed open"):
-        await exercises.check_shout_server(no_close, timeout=0.3)
+        await exercises.check_shout_server(no_close, timeout=timeout(0.3))
 
 
 async def test_check_shout_server_explains_a_wrong_close_code():
@@ -117,7 +120,7 @@ async def test_check_shout_server_explains_a_wrong_close_code():
             await connection.send(message.upper())
 
     with pytest.raises(AssertionError, match="closed with code 1000 and reason ''"):
-        await exercises.check_shout_server(normal_close, timeout=1)
+        await exercises.check_shout_server(normal_close, timeout=timeout(1))
 
 
 async def test_check_shout_server_explains_looping_on_after_close():
@@ -130,7 +133,46 @@ async def test_check_shout_server_explains_looping_on_after_close():
                 await connection.send(message.upper())
 
     with pytest.raises(AssertionError, match="ConnectionClosedError.*with `return`"):
-        await exercises.check_shout_server(keeps_looping, timeout=1)
+        await exercises.check_shout_server(keeps_looping, timeout=timeout(1))
+
+
+async def test_check_shout_server_reports_a_crash_at_once():
+    """A handler that raises is named with its exception, without waiting out the timeout."""
+    async def typo(connection):
+        async for message in connection:
+            await connection.send(message.uper())
+
+    with pytest.raises(AssertionError, match="sent 'hello' and your handler raised "
+                                             "AttributeError: .*'uper'"):
+        # The check's own timeout is long: only the close (1011) can end it in time.
+        await asyncio.wait_for(exercises.check_shout_server(typo, timeout=timeout(60)),
+                               timeout(10))
+    assert running.running() == {}
+
+
+async def test_check_shout_server_reports_a_crash_on_bye():
+    """A handler that raises on 'bye' is named with its exception."""
+    async def no_goodbyes(connection):
+        async for message in connection:
+            if message == "bye":
+                raise ValueError("no goodbyes")
+            await connection.send(message.upper())
+
+    with pytest.raises(AssertionError, match="sent 'bye' and your handler raised "
+                                             "ValueError: no goodbyes"):
+        await exercises.check_shout_server(no_goodbyes, timeout=timeout(1))
+
+
+async def test_check_shout_server_explains_a_handler_that_answers_once():
+    """A handler that answers one message and returns is told to loop."""
+    async def once(connection):
+        await connection.send((await connection.recv()).upper())
+
+    with pytest.raises(AssertionError, match=r"sent 'Mixed Case 42' and the connection "
+                                             r"closed \(code 1000\) without an answer: "
+                                             r"answer every message in a loop"):
+        await asyncio.wait_for(exercises.check_shout_server(once, timeout=timeout(60)),
+                               timeout(10))
 
 
 async def test_check_shout_server_explains_a_called_handler():

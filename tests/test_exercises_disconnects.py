@@ -1,11 +1,10 @@
 """chatkit.exercises, notebook 03: check_bye_and_left passes a right server, explains wrong ones."""
 
-import asyncio
-
 import pytest
 import socketio
 
 from chatkit import exercises, running
+from chatkit.sio import leftover_tasks
 from tests.conftest import timeout
 
 
@@ -33,12 +32,6 @@ def server(bye=None, disconnect=None) -> socketio.AsyncServer:
     return sio
 
 
-def socketio_tasks() -> list[asyncio.Task]:
-    return [task for task in asyncio.all_tasks()
-            if task is not asyncio.current_task()
-            and ("socketio" in repr(task) or "engineio" in repr(task))]
-
-
 async def check(sio, wait=0.5):
     """Run the check with short waits, as a learner's wrong answer would make it wait."""
     await exercises.check_bye_and_left(sio, timeout=timeout(wait))
@@ -49,7 +42,7 @@ async def test_accepts_a_right_server_and_leaves_nothing_running(capsys):
     await check(server(), wait=2)
     assert capsys.readouterr().out.startswith("Right:")
     assert running.running() == {}
-    await running.wait_for(lambda: not socketio_tasks(), timeout(2), what="no tasks left")
+    await running.wait_for(lambda: not leftover_tasks(), timeout(2), what="no tasks left")
 
 
 async def test_can_check_the_same_server_twice(capsys):
@@ -86,6 +79,31 @@ async def test_accepts_a_class_based_namespace_and_a_legacy_disconnect(capsys):
     sio.register_namespace(Room("/"))
     await check(sio, wait=2)
     assert "Right:" in capsys.readouterr().out
+
+
+async def test_explains_a_failing_disconnect_of_a_class_based_namespace():
+    """An AsyncNamespace whose on_disconnect forgets a name twice gets the KeyError hint."""
+    class Room(socketio.AsyncNamespace):
+        names = {}
+
+        async def on_connect(self, sid, environ, auth):
+            self.names[sid] = auth["name"]
+
+        async def on_bye(self, sid):
+            await self.emit("goodbye", f"goodbye, {self.names.pop(sid)}", to=sid)
+            await self.disconnect(sid)
+
+        async def on_disconnect(self, sid, reason):
+            await self.emit("left", self.names.pop(sid), skip_sid=sid)
+
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+    namespace = Room("/")
+    sio.register_namespace(namespace)
+    with pytest.raises(AssertionError, match="'disconnect' handler raised KeyError.*"
+                                             "forgotten once"):
+        await check(sio)
+    assert "trigger_event" not in vars(namespace)
+    assert running.running() == {}
 
 
 async def test_accepts_a_legacy_disconnect_handler_without_reason(capsys):

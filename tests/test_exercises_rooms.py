@@ -1,11 +1,12 @@
 """Notebook 04's check_rooms_and_whispers: it passes a right server and explains wrong ones."""
 
-import asyncio
+import logging
 
 import pytest
 import socketio
 
 from chatkit import exercises, running
+from chatkit.sio import leftover_tasks
 from tests.conftest import timeout
 
 NS = "/chat"
@@ -46,12 +47,6 @@ def server(join=None, whisper=None, forget=True) -> socketio.AsyncServer:
     return sio
 
 
-def socketio_tasks() -> list[asyncio.Task]:
-    return [task for task in asyncio.all_tasks()
-            if task is not asyncio.current_task()
-            and ("socketio" in repr(task) or "engineio" in repr(task))]
-
-
 async def check(sio, wait=0.5):
     """Run the check with short waits, as a learner's wrong answer would make it wait."""
     await exercises.check_rooms_and_whispers(sio, timeout=timeout(wait))
@@ -62,7 +57,7 @@ async def test_accepts_a_right_server_and_leaves_nothing_running(capsys):
     await check(server(), wait=2)
     assert capsys.readouterr().out.startswith("Right:")
     assert running.running() == {}
-    await running.wait_for(lambda: not socketio_tasks(), timeout(2), what="no tasks left")
+    await running.wait_for(lambda: not leftover_tasks(), timeout(2), what="no tasks left")
 
 
 async def test_can_check_the_same_server_twice(capsys):
@@ -103,6 +98,36 @@ async def test_accepts_a_class_based_namespace_with_sessions(capsys):
     sio.register_namespace(Chat())
     await check(sio, wait=2)
     assert "Right:" in capsys.readouterr().out
+
+
+async def test_explains_a_failing_handler_of_a_class_based_namespace(caplog):
+    """An AsyncNamespace whose on_join raises gets the hint, no traceback, and is put back."""
+    class Chat(socketio.AsyncNamespace):
+        async def on_join(self, sid, room):
+            await self.enter_room(sid, room)
+            return sorted(self.names[other]  # AttributeError: it never made self.names
+                          for other, _ in self.server.manager.get_participants(NS, room))
+
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+    namespace = Chat(NS)
+    sio.register_namespace(namespace)
+    with caplog.at_level(logging.ERROR):
+        with pytest.raises(AssertionError, match="your 'join' handler raised AttributeError"):
+            await check(sio, wait=2)
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert "trigger_event" not in vars(namespace)
+    assert running.running() == {}
+
+
+async def test_explains_a_join_handler_without_the_room():
+    """A `join(sid)` handler fails with its TypeError and the join signature."""
+    def no_room(sio, names):
+        async def join(sid):
+            return []
+        return join
+    with pytest.raises(AssertionError, match=r"'join' handler raised TypeError.*"
+                                             r"`async def join\(sid, room\)`"):
+        await check(server(join=no_room))
 
 
 async def test_puts_the_learners_handlers_back():

@@ -1,11 +1,12 @@
 """chatkit.exercises, notebook 02: check_add_and_shout passes a right server, explains a wrong one."""
 
-import asyncio
+import logging
 
 import pytest
 import socketio
 
 from chatkit import exercises, running
+from chatkit.sio import leftover_tasks
 from tests.conftest import timeout
 
 
@@ -29,12 +30,6 @@ def server(*parts) -> socketio.AsyncServer:
     return sio
 
 
-def socketio_tasks() -> list[asyncio.Task]:
-    return [task for task in asyncio.all_tasks()
-            if task is not asyncio.current_task()
-            and ("socketio" in repr(task) or "engineio" in repr(task))]
-
-
 async def check(sio, wait=0.5):
     """Run the check with short waits, as a learner's wrong answer would make it wait."""
     await exercises.check_add_and_shout(sio, timeout=timeout(wait))
@@ -45,7 +40,7 @@ async def test_accepts_a_right_server_and_leaves_nothing_running(capsys):
     await check(server(right_add, right_shout), wait=2)
     assert capsys.readouterr().out.startswith("Right:")
     assert running.running() == {}
-    await running.wait_for(lambda: not socketio_tasks(), timeout(2), what="no tasks left")
+    await running.wait_for(lambda: not leftover_tasks(), timeout(2), what="no tasks left")
 
 
 async def test_can_check_the_same_server_twice(capsys):
@@ -154,6 +149,50 @@ async def test_explains_a_missing_shout_handler():
     """Without a `shout` handler nobody gets 'shouted': the hint shows the emit to write."""
     with pytest.raises(AssertionError, match=r"no 'shouted' event within .*skip_sid=sid\)"):
         await check(server(right_add), wait=0.3)
+    assert running.running() == {}
+
+
+async def test_explains_a_failing_handler_of_a_class_based_namespace(caplog):
+    """An AsyncNamespace whose on_add raises gets the hint, no traceback, and is put back."""
+    class Calculator(socketio.AsyncNamespace):
+        async def on_add(self, sid, numbers):
+            return sum(numbers)
+
+        async def on_shout(self, sid, text):
+            await self.emit("shouted", text.upper(), skip_sid=sid)
+
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+    namespace = Calculator("/")
+    sio.register_namespace(namespace)
+    with caplog.at_level(logging.ERROR):
+        with pytest.raises(AssertionError, match=r"'add' handler raised TypeError.*"
+                                                 r"`async def add\(sid, a, b\)`"):
+            await check(sio, wait=2)
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert "trigger_event" not in vars(namespace)
+    assert running.running() == {}
+
+
+async def test_explains_a_shout_handler_without_the_text():
+    """A `shout(sid)` handler fails with its TypeError and the shout signature."""
+    def no_text(sio):
+        @sio.on("shout")
+        async def shout(sid):
+            await sio.emit("shouted", skip_sid=sid)
+    with pytest.raises(AssertionError, match=r"'shout' handler raised TypeError.*"
+                                             r"`async def shout\(sid, text\)`"):
+        await check(server(right_add, no_text), wait=2)
+
+
+async def test_explains_a_disconnect_handler_that_fails():
+    """A disconnect handler that raises when the check's clients go is reported too."""
+    def failing_disconnect(sio):
+        @sio.on("disconnect")
+        async def disconnect(sid, reason):
+            raise RuntimeError("cleanup failed")
+    with pytest.raises(AssertionError, match="'disconnect' handler raised RuntimeError: "
+                                             "cleanup failed"):
+        await check(server(right_add, right_shout, failing_disconnect), wait=2)
     assert running.running() == {}
 
 

@@ -1,13 +1,14 @@
 """chatkit.sio: a raw python-socketio server served and stopped cleanly, on real sockets."""
 
 import asyncio
+import logging
 
 import pytest
 import socketio
 
 from chatkit import running
-from chatkit.sio import (RESERVED_EVENTS, check_event_name, close_client, relay, serve,
-                         stop_server)
+from chatkit.sio import (RESERVED_EVENTS, check_event_name, close_client, leftover_tasks,
+                         relay, serve, settle, stop_server)
 from tests.conftest import timeout
 
 
@@ -19,15 +20,8 @@ def new_client() -> socketio.AsyncClient:
     return socketio.AsyncClient(handle_sigint=False, reconnection=False)
 
 
-def socketio_tasks() -> list[asyncio.Task]:
-    """Tasks of python-socketio or python-engineio still alive in this loop."""
-    return [task for task in asyncio.all_tasks()
-            if task is not asyncio.current_task()
-            and ("socketio" in repr(task) or "engineio" in repr(task))]
-
-
-async def no_socketio_tasks() -> None:
-    await running.wait_for(lambda: not socketio_tasks(), timeout(2), what="no tasks left")
+async def no_tasks_left() -> None:
+    await running.wait_for(lambda: not leftover_tasks(), timeout(2), what="no tasks left")
 
 
 async def test_serve_answers_a_client_on_a_free_port():
@@ -81,7 +75,7 @@ async def test_stop_server_with_grace_leaves_no_task_behind(transports):
     assert not client.connected
     await server.stop()
     await client.shutdown()
-    await running.wait_for(lambda: not socketio_tasks(), timeout(5), what="no tasks left")
+    await running.wait_for(lambda: not leftover_tasks(), timeout(5), what="no tasks left")
 
 
 async def test_clients_leaving_first_leave_no_task_behind():
@@ -94,7 +88,7 @@ async def test_clients_leaving_first_leave_no_task_behind():
     for client in clients:
         await client.shutdown()
     await server.stop()
-    await no_socketio_tasks()
+    await no_tasks_left()
 
 
 async def test_stop_server_is_safe_to_repeat_and_without_clients():
@@ -109,7 +103,7 @@ async def test_stop_server_is_safe_to_repeat_and_without_clients():
     await stop_server(sio)
     await server.stop()
     await client.shutdown()
-    await no_socketio_tasks()
+    await no_tasks_left()
 
 
 async def test_a_server_can_be_served_again_after_a_stop():
@@ -127,7 +121,7 @@ async def test_a_server_can_be_served_again_after_a_stop():
         assert await client.call("ping-me", timeout=timeout(5)) == "pong"
         await client.shutdown()
         await server.stop()
-    await no_socketio_tasks()
+    await no_tasks_left()
 
 
 async def test_same_name_replaces_the_previous_server():
@@ -182,7 +176,7 @@ async def test_relay_forwards_and_stops_cleanly():
     await running.stop_all()
     await running.wait_for(lambda: not client.connected, timeout(5))
     await client.shutdown()
-    await no_socketio_tasks()
+    await no_tasks_left()
 
 
 async def test_cut_closes_both_ends_at_once():
@@ -239,3 +233,98 @@ async def test_a_relay_to_nowhere_refuses_like_the_server_would():
     assert not client.eio.http.closed  # what python-engineio leaves behind
     await close_client(client)
     assert client.eio.http.closed
+
+
+async def test_stop_server_survives_a_service_task_that_does_not_end(caplog):
+    """A service task still running after `timeout` is cancelled and logged, not raised."""
+    sio = new_server()
+    sio.eio.service_task_event = asyncio.Event()  # set by the stop, ignored by this task
+    stuck = sio.eio.service_task_handle = asyncio.ensure_future(asyncio.Event().wait())
+    with caplog.at_level(logging.DEBUG, logger="chatkit.sio"):
+        await stop_server(sio, timeout=0.05)
+    assert stuck.cancelled()
+    assert "service task still running after 0.05 s" in caplog.text
+
+
+async def test_leftover_tasks_lists_library_tasks_until_all_is_stopped():
+    """leftover_tasks() names engine.io's and aiohttp's tasks, not the caller's own ones."""
+    mine = asyncio.ensure_future(asyncio.Event().wait())
+    sio = new_server()
+    server = await serve(sio, name="sio")
+    client = new_client()
+    await client.connect(server.url, transports=["websocket"], wait_timeout=timeout(5))
+    packages = {task.get_coro().cr_frame.f_globals["__name__"].partition(".")[0]
+                for task in leftover_tasks()}
+    assert {"aiohttp", "engineio"} <= packages
+    assert mine not in leftover_tasks() and asyncio.current_task() not in leftover_tasks()
+    assert leftover_tasks(libraries=["nothing"]) == []
+    await client.shutdown()
+    await running.stop_all()
+    await no_tasks_left()
+    mine.cancel()
+
+
+async def test_leftover_tasks_sees_chatkit_tasks_such_as_a_relays():
+    """A relay's connection is two chatkit tasks: listed while open, gone once stopped."""
+    _, server, _ = await served_with_reasons()
+    link = await relay(server.url, name="link")
+    client = new_client()
+    await client.connect(link.url, transports=["websocket"], wait_timeout=timeout(5))
+    pumps = [task for task in leftover_tasks(libraries=["chatkit"])
+             if task.get_coro().__qualname__ == "Relay._pump"]
+    assert len(pumps) == 2
+    await client.shutdown()
+    await running.stop_all()
+    await no_tasks_left()
+
+
+async def settle_world() -> tuple[socketio.AsyncServer, dict[str, socketio.AsyncClient],
+                                  dict[str, list]]:
+    """A served server with /news too; ann in / and /news, bob in /, cy disconnected."""
+    sio = new_server()
+    sio.on("connect", lambda sid, environ: None, namespace="/news")
+    server = await serve(sio, name="sio")
+    clients, got = {}, {}
+    for name, namespaces in [("ann", ["/", "/news"]), ("bob", ["/"]), ("cy", ["/"])]:
+        client = clients[name] = new_client()
+        inbox = got[name] = []
+        for namespace in namespaces:
+            client.on("n", lambda n, ns=namespace, inbox=inbox: inbox.append((ns, n)),
+                      namespace=namespace)
+            client.on("sync", lambda: True, namespace=namespace)
+        await client.connect(server.url, namespaces=namespaces, transports=["websocket"],
+                             wait_timeout=timeout(5))
+    await clients["cy"].disconnect()
+    return sio, clients, got
+
+
+async def test_settle_waits_for_everything_sent_before():
+    """After settle(), every event emitted before it has arrived, in every namespace."""
+    sio, clients, got = await settle_world()
+    for n in range(50):
+        await sio.emit("n", n)
+        await sio.emit("n", n, namespace="/news")
+    answers = await settle(sio, clients.values(), timeout=timeout(5))
+    assert answers == [True, True, True]  # ann in / and /news, bob in /; cy is gone
+    assert got["ann"] == [(ns, n) for n in range(50) for ns in ("/", "/news")]
+    assert got["bob"] == [("/", n) for n in range(50)]
+    assert got["cy"] == []
+    for client in clients.values():
+        await client.shutdown()
+
+
+async def test_settle_raises_timeout_error_for_a_client_that_does_not_answer():
+    """A client whose answer does not come within the timeout makes settle() raise."""
+    sio, clients, _ = await settle_world()
+    release = asyncio.Event()
+
+    async def stuck():
+        await release.wait()
+        return True
+
+    clients["bob"].on("sync", stuck)
+    with pytest.raises(TimeoutError, match="did not answer 'sync' within 0.1 s"):
+        await settle(sio, clients.values(), timeout=0.1)
+    release.set()
+    for client in clients.values():
+        await client.shutdown()
