@@ -80,14 +80,13 @@ print(packet.Packet(packet.ACK, data=["HELLO"], id=1).encode())
 # let a long-polling client (last section) leave quickly.
 
 # %%
-import asyncio
 from urllib.parse import parse_qs
 
 import socketio
 from aiohttp import web
 
 from chatkit import exercises, running
-from chatkit.sio import check_event_name, stop_server
+from chatkit.sio import check_event_name, leftover_tasks, stop_server
 
 stopped = await running.stop_all()  # if this notebook ran before in this kernel, start clean
 
@@ -515,7 +514,7 @@ print(await clients["polly"].call("upper", "long-polling works too", timeout=5))
 # - Used here: `socketio.AsyncServer` (`attach`, `on`, `event`, `emit`, `call`,
 #   `transport`), `socketio.AsyncClient` (`connect`, `on`, `emit`, `call`, `transport`,
 #   `get_sid`, `shutdown`); `chatkit.running.serve_aiohttp`, `track`, `wait_for`,
-#   `stop_all`; `chatkit.sio.stop_server`, `check_event_name`;
+#   `stop_all`; `chatkit.sio.stop_server`, `check_event_name`, `leftover_tasks`;
 #   `chatkit.exercises.check_add_and_shout`.
 #
 # **Next:** notebook 03, where connections end: who closed them, why, and how to come
@@ -562,6 +561,6 @@ await exercises.check_add_and_shout(ex)
 
 # %%
 print("stopped:", await running.stop_all())
-await asyncio.sleep(0.1)  # cancelled tasks finish on the next turns of the loop
-left = [t for t in asyncio.all_tasks() if "socketio" in repr(t) or "engineio" in repr(t)]
-print("socket.io tasks left:", len(left))
+# Cancelled tasks finish on the next turns of the loop: wait for them, at most 5 s.
+await running.wait_for(lambda: not leftover_tasks(), timeout=5, what="no socket.io task")
+print("socket.io tasks left:", len(leftover_tasks()))

@@ -41,7 +41,7 @@ import socketio
 from chatkit import exercises, running
 from chatkit.client import ChatClient, Status
 from chatkit.server import ChatServer
-from chatkit.sio import check_event_name, close_client, relay, serve
+from chatkit.sio import check_event_name, close_client, leftover_tasks, relay, serve
 
 stopped = await running.stop_all()  # a second "Run all" starts from a clean kernel
 
@@ -496,7 +496,8 @@ print("bob received ada's question", asked, "time(s)")
 # - Used here: `socketio.AsyncServer` (`disconnect`, `shutdown`,
 #   `manager.get_participants`), `socketio.AsyncClient` (`disconnect`, reconnection
 #   options); `chatkit.sio.serve`, `relay` (`cut`, `silence`), `close_client`,
-#   `check_event_name`; `chatkit.server.ChatServer` (`db`, `start(port=...)`, `stop`);
+#   `check_event_name`, `leftover_tasks`; `chatkit.server.ChatServer` (`db`,
+#   `start(port=...)`, `stop`);
 #   `chatkit.client.ChatClient` (`statuses`, `detail`, `say`, `messages`,
 #   `drop_connection`); `chatkit.running.track`, `wait_for`, `stop_all`;
 #   `chatkit.exercises.check_bye_and_left`.
@@ -554,12 +555,5 @@ await exercises.check_bye_and_left(ex)
 
 # %%
 print("stopped:", await running.stop_all())
-
-
-def library_tasks():
-    return [task for task in asyncio.all_tasks()
-            if "socketio" in repr(task) or "engineio" in repr(task) or "Relay" in repr(task)]
-
-
-await running.wait_for(lambda: not library_tasks(), timeout=5, what="no socket.io task")
-print("socket.io tasks left:", len(library_tasks()))
+await running.wait_for(lambda: not leftover_tasks(), timeout=5, what="no socket.io task")
+print("socket.io tasks left:", len(leftover_tasks()))

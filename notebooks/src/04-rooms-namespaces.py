@@ -33,15 +33,13 @@
 # `skip_sid=`. Everything runs on this machine, on 127.0.0.1.
 
 # %%
-import asyncio
-
 import socketio
 
 from chatkit import exercises, running
 from chatkit.client import connect
 from chatkit.roommap import RoomMap, snapshot
 from chatkit.server import ChatServer
-from chatkit.sio import serve
+from chatkit.sio import leftover_tasks, serve, settle
 
 stopped = await running.stop_all()  # a second "Run all" starts from a clean kernel
 
@@ -151,21 +149,15 @@ print("bob's sid in /chat:", clients["bob"].get_sid("/chat"))
 # ## Who got what, and nobody else
 #
 # To show who received a message we must also be sure who did **not**. Waiting for
-# "nothing" never ends, so `settle()` asks every client a question (`sio.call`; a
-# python-socketio client answers any call, notebook 02) and waits for all the answers.
-# A connection delivers in order: once a client has answered, everything sent to it
-# before has arrived. Then `show()` prints each inbox and empties it.
+# "nothing" never ends, so `settle(sio, clients)` (from `chatkit.sio`) makes the server
+# ask every client a question in each of its namespaces (`sio.call`; a python-socketio
+# client answers any call, notebook 02) and waits for all the answers. A connection
+# delivers in order: once a client has answered, everything sent to it before has
+# arrived. Then `show()` prints each inbox and empties it.
 
 # %%
-async def settle():
-    for client in clients.values():
-        for ns in ("/chat", "/news"):
-            if client.connected and client.get_sid(ns):
-                await sio.call("sync", to=client.get_sid(ns), namespace=ns, timeout=5)
-
-
 async def show():
-    await settle()
+    await settle(sio, clients.values())
     for name, inbox in inboxes.items():
         print(f"{name:>3}:", " | ".join(inbox) or "-")
         inbox.clear()
@@ -414,9 +406,9 @@ print(*[event for event in bob.events if event.type == "presence"], sep="\n")
 #   `skip_sid`, `call`, `enter_room`, `leave_room`, `close_room`, `rooms`,
 #   `manager.get_participants`), `socketio.AsyncNamespace` (`save_session`,
 #   `get_session`, `session`), `socketio.AsyncClient` (`connect` with `namespaces`,
-#   `get_sid`, `call`); `chatkit.roommap.snapshot`, `RoomMap`; `chatkit.sio.serve`;
-#   `chatkit.server.ChatServer`; `chatkit.client.connect` (`join`, `leave`, `next`,
-#   `events`); `chatkit.running.track`, `stop_all`;
+#   `get_sid`, `call`); `chatkit.roommap.snapshot`, `RoomMap`; `chatkit.sio.serve`,
+#   `settle`, `leftover_tasks`; `chatkit.server.ChatServer`; `chatkit.client.connect`
+#   (`join`, `leave`, `next`, `events`); `chatkit.running.track`, `wait_for`, `stop_all`;
 #   `chatkit.exercises.check_rooms_and_whispers`.
 #
 # **Next:** notebook 05, a chat panel in the notebook, two users side by side.
@@ -483,12 +475,5 @@ await exercises.check_rooms_and_whispers(ex)
 
 # %%
 print("stopped:", await running.stop_all())
-
-
-def library_tasks():
-    return [task for task in asyncio.all_tasks()
-            if "socketio" in repr(task) or "engineio" in repr(task)]
-
-
-await running.wait_for(lambda: not library_tasks(), timeout=5, what="no socket.io task")
-print("socket.io tasks left:", len(library_tasks()))
+await running.wait_for(lambda: not leftover_tasks(), timeout=5, what="no socket.io task")
+print("socket.io tasks left:", len(leftover_tasks()))

@@ -1,0 +1,60 @@
+"""The notebook 06 check: announce to the busiest room only."""
+
+import pytest
+
+from chatkit import exercises, running
+from tests.conftest import timeout
+
+
+async def right(teacher, text):
+    rooms = await teacher.rooms()
+    await teacher.announce(text, room=min(rooms, key=lambda room: (-len(rooms[room]), room)))
+
+
+async def to_everyone(teacher, text):
+    await teacher.announce(text)
+
+
+async def ties_the_wrong_way(teacher, text):
+    rooms = await teacher.rooms()
+    await teacher.announce(text, room=max(rooms, key=lambda room: (len(rooms[room]), room)))
+
+
+async def smallest(teacher, text):
+    rooms = await teacher.rooms()
+    await teacher.announce(text, room=min(rooms, key=lambda room: len(rooms[room])))
+
+
+async def twice(teacher, text):
+    await right(teacher, text)
+    await right(teacher, text)
+
+
+def not_async(teacher, text):
+    return None
+
+
+async def raises(teacher, text):
+    raise KeyError("rooms")
+
+
+async def test_a_right_answer_passes_and_leaves_nothing_running(capsys):
+    """The solution passes, prints Right:, and nothing stays registered."""
+    await exercises.check_announce_to_busiest(right, timeout=timeout(5))
+    assert capsys.readouterr().out.startswith("Right:")
+    assert running.running() == {}
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (to_everyone, "pass room= to announce"),
+    (ties_the_wrong_way, "break ties by the room's name"),
+    (smallest, "'check-c' \\(1 students\\) got the notice"),
+    (twice, "once"),
+    (not_async, "not something to await"),
+    (raises, "raised KeyError"),
+])
+async def test_wrong_answers_get_a_hint(answer, hint):
+    """Each typical mistake fails with a hint that points at it."""
+    with pytest.raises(AssertionError, match=hint):
+        await exercises.check_announce_to_busiest(answer, timeout=timeout(5))
+    assert running.running() == {}
