@@ -3,8 +3,8 @@
 Introduced in notebook 06. A teacher does not run the chat server in a notebook: they
 run ``python -m chatkit serve`` in a terminal. :class:`ServerProcess` does the same from
 a cell, so the notebook sees exactly what a teacher sees (the printed address, join code
-and teacher token, one log line per connection) and can stop it, or kill it as a power
-cut would::
+and teacher token, one log line per connection) and can stop it, or kill it as a crash
+would::
 
     server = await ServerProcess.start("--join-code", "blue-fox", "--db", "chat.db")
     server.url, server.join_code          # what goes on the board
@@ -14,18 +14,22 @@ cut would::
 
 :class:`RedisProcess` runs a real ``redis-server`` the same way, for scaling out to
 several server processes. Every process started here is registered with
-:mod:`chatkit.running`, so ``running.stop_all()`` (a notebook's last cell) ends them all.
+:mod:`chatkit.running`, so ``running.stop_all()`` (a notebook's last cell) ends them all,
+and on Linux each also ends when the kernel does (a restarted kernel leaves none behind).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import re
 import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import socketio
@@ -36,6 +40,22 @@ from chatkit.client import ChatClient, ChatError
 __all__ = ["RedisProcess", "ServerProcess", "TeacherClient", "simulate_class"]
 
 TEACHER_NAMESPACE = "/teacher"
+#: The last line the teacher's server prints when it is up: everything before it is read.
+READY_LINE = "Press Ctrl-C to stop."
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_this_process() -> None:
+    """In the child, before it runs: ask Linux to SIGTERM it when its parent dies, so a
+    kernel that is restarted or killed leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class ServerProcess:
@@ -63,26 +83,29 @@ class ServerProcess:
         """Start the teacher's server with these command-line options; wait until it serves.
 
         ``--port 0`` is added unless ``args`` name a port, so the OS picks a free one.
-        Raises ``RuntimeError`` with the server's own words if it does not start.
+        Returns once the server has printed everything it prints at start. Raises
+        ``RuntimeError`` with the server's own words if it does not start.
         Note: this method is a coroutine.
         """
-        if "--port" not in args:
+        if not any(arg.startswith("--port") for arg in args):
             args = (*args, "--port", "0")
         await running.stop(name)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-u", "-m", "chatkit", "serve", *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            limit=2**20, preexec_fn=_end_with_this_process)
         server = cls(process, name)
         await running.track(name, server.stop)
         server._reader = asyncio.create_task(server._read())
         try:
-            await running.wait_for(lambda: server.url or process.returncode is not None,
-                                   timeout, what="the server to print its address")
+            await running.wait_for(
+                lambda: READY_LINE in server.output or server._reader.done(), timeout,
+                what="the server to print its address")
         except TimeoutError:
             await server.stop()
             raise
-        if server.url is None:
-            await server._reader
+        if READY_LINE not in server.output:
+            await server.stop()
             raise RuntimeError("the chat server did not start:\n" + "\n".join(server.output))
         return server
 
@@ -119,7 +142,10 @@ class ServerProcess:
                 self.process.kill()
                 await self.process.wait()
         if self._reader is not None:
-            await self._reader  # the rest of what it printed
+            try:  # the rest of what it printed, which ends when the process has
+                await asyncio.wait_for(self._reader, timeout)
+            except TimeoutError:
+                self._reader.cancel()
         return self.process.returncode
 
     def __repr__(self) -> str:
@@ -130,52 +156,83 @@ class ServerProcess:
 class RedisProcess:
     """A real ``redis-server`` child process on a free port, keeping nothing on disk."""
 
-    def __init__(self, process: asyncio.subprocess.Process, port: int, name: str):
+    def __init__(self, process: asyncio.subprocess.Process, port: int, name: str, log: str):
         self.process = process
         self.port = port
         self.name = name
+        self.log = log  # its log file, read when it fails to start
         self.url = f"redis://127.0.0.1:{port}/0"
 
     @classmethod
-    async def start(cls, *, name: str = "redis", timeout: float = 10.0) -> RedisProcess:
-        """Start ``redis-server`` and wait until it answers. Note: this is a coroutine.
+    async def start(cls, *, name: str = "redis", timeout: float = 10.0,
+                    track: bool = True) -> RedisProcess:
+        """Start ``redis-server`` and wait until it answers PING. Note: a coroutine.
 
-        Raises ``RuntimeError`` saying how to install it when it is not installed.
+        With ``track`` (the default) it is registered with :mod:`chatkit.running` under
+        ``name``, so ``running.stop_all()`` stops it. Raises ``RuntimeError`` saying how to
+        install it when it is not installed, or with its log when it does not start.
         """
         path = shutil.which("redis-server")
         if path is None:
             raise RuntimeError("redis-server is not installed: `make redis` (Debian/Ubuntu: "
                                "apt-get install redis-server; macOS: brew install redis)")
-        await running.stop(name)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        process = await asyncio.create_subprocess_exec(
-            path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL)
-        redis = cls(process, port, name)
-        await running.track(name, redis.stop)
-        await running.wait_for(redis._answers, timeout, interval=0.05,
-                               what="redis-server to answer PING")
-        return redis
+        if track:
+            await running.stop(name)
+        for _ in range(3):  # the free port may be taken between the probe and the bind
+            port = _free_port()
+            log = tempfile.NamedTemporaryFile(prefix="redis-", suffix=".log", delete=False)
+            log.close()
+            process = await asyncio.create_subprocess_exec(
+                path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--logfile", log.name,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                preexec_fn=_end_with_this_process)
+            redis = cls(process, port, name, log.name)
+            try:
+                await running.wait_for(redis._answers_or_exited, timeout, interval=0.05,
+                                       what="redis-server to answer PING")
+            except TimeoutError:
+                pass
+            if process.returncode is None and await redis._answers():
+                if track:
+                    await running.track(name, redis.stop)
+                return redis
+            written = Path(log.name)
+            said = written.read_text(errors="replace") if written.exists() else ""
+            await redis.stop()
+            if "Address already in use" not in said:
+                break
+        raise RuntimeError(f"redis-server did not start (exit code {process.returncode}):\n"
+                           f"{said.strip()}")
+
+    async def _answers_or_exited(self) -> bool:
+        return self.process.returncode is not None or await self._answers()
 
     async def _answers(self) -> bool:
+        """Whether it answers PING now."""
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        except OSError:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", self.port), 1)
+        except (OSError, TimeoutError):
             return False
-        writer.write(b"PING\r\n")
-        reply = await reader.readline()
-        writer.close()
-        await writer.wait_closed()
-        return reply.startswith(b"+PONG")
+        try:
+            writer.write(b"PING\r\n")
+            return (await asyncio.wait_for(reader.readline(), 1)).startswith(b"+PONG")
+        except (OSError, TimeoutError):
+            return False
+        finally:
+            writer.close()
 
-    async def stop(self) -> None:
-        """Stop the Redis server. Safe to call more than once."""
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop the Redis server (SIGKILL if it does not go). Safe to call more than once."""
         if self.process.returncode is None:
             self.process.terminate()
-            await self.process.wait()
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        Path(self.log).unlink(missing_ok=True)
 
 
 class TeacherClient:
@@ -198,7 +255,7 @@ class TeacherClient:
         reasons = []  # the server's own sentence, which python-socketio's exception loses
         sio.on("connect_error", lambda data=None: reasons.append(data),
                namespace=TEACHER_NAMESPACE)
-        await running.track(f"client:{name}", teacher.disconnect)
+        await running.track(f"teacher:{name}", teacher.disconnect)
         try:
             await sio.connect(url, namespaces=[TEACHER_NAMESPACE], auth={"token": token},
                               transports=["websocket"], wait_timeout=timeout)
@@ -226,10 +283,16 @@ class TeacherClient:
         await self._call("announce", {"text": text} | ({"room": room} if room else {}))
 
     async def _call(self, event: str, payload: dict) -> dict:
-        ack = await self.sio.call(event, payload, namespace=TEACHER_NAMESPACE,
-                                  timeout=self.timeout)
+        try:
+            ack = await self.sio.call(event, payload, namespace=TEACHER_NAMESPACE,
+                                      timeout=self.timeout)
+        except socketio.exceptions.TimeoutError:
+            raise ChatError(f"no answer to {event} within {self.timeout:g} s") from None
+        except socketio.exceptions.BadNamespaceError:
+            raise ChatError("the teacher's connection is closed: connect again") from None
         if not isinstance(ack, dict) or not ack.get("ok"):
-            raise ChatError(ack.get("error") if isinstance(ack, dict) else repr(ack))
+            why = ack.get("error") if isinstance(ack, dict) else None
+            raise ChatError(why or f"unexpected answer to {event}: {ack!r}")
         return ack
 
     async def disconnect(self) -> None:

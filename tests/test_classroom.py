@@ -81,8 +81,34 @@ async def test_wrong_teacher_token_gives_the_servers_reason(server):
 async def test_teacher_refusal_is_a_chat_error(server):
     """Kicking someone who is not there is refused with a sentence."""
     teacher = await TeacherClient.connect(server.url, "owl-7-secret")
-    with pytest.raises(ChatError):
+    with pytest.raises(ChatError, match="nobody-here"):
         await teacher.kick("nobody-here")
+
+
+async def test_teacher_call_after_the_server_is_gone_is_a_chat_error(server):
+    """A call on a connection the server closed says so, as a ChatError."""
+    teacher = await TeacherClient.connect(server.url, "owl-7-secret")
+    await server.kill()
+    await running.wait_for(lambda: not teacher.sio.connected, timeout(5))
+    with pytest.raises(ChatError, match="connection is closed"):
+        await teacher.rooms()
+
+
+async def test_start_returns_after_everything_printed_at_start(server):
+    """start() has read the whole start-up text, the limits and the last line included."""
+    assert server.output[-1] == "Press Ctrl-C to stop."
+    assert any(line.startswith("Limits:") for line in server.output)
+
+
+async def test_redis_that_cannot_start_shows_its_log(monkeypatch, tmp_path):
+    """A redis-server that exits at once: the error carries what it said."""
+    redis_server_path()
+    fake = tmp_path / "redis-server"
+    fake.write_text("#!/bin/sh\necho 'FATAL: bad config' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with pytest.raises(RuntimeError, match="redis-server did not start"):
+        await RedisProcess.start(timeout=timeout(5))
 
 
 async def test_redis_process_answers_and_stops():

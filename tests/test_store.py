@@ -8,23 +8,23 @@ import pytest
 
 from chatkit.store import MemoryStore, Message, RedisStore, SQLiteStore, open_store
 from tests.conftest import timeout
-from tests.redisserver import RedisServer, redis_url  # noqa: F401 (a fixture)
+from tests.redisserver import redis_url, start_redis, stop_redis  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request, tmp_path):
-    redis_server = None
+async def store(request, tmp_path):
+    redis = None
     if request.param == "memory":
         made = MemoryStore()
     elif request.param == "sqlite":
         made = SQLiteStore(tmp_path / "chat.db")
     else:
-        redis_server = RedisServer().start()
-        made = RedisStore(redis_server.url)
+        redis = await start_redis()
+        made = RedisStore(redis.url)
     yield made
     made.close()
-    if redis_server is not None:
-        redis_server.stop()
+    if redis is not None:
+        await stop_redis(redis)
 
 
 def add(store, room, text, *, name="ada", client_id=None):
