@@ -19,4 +19,11 @@ Each module holds one idea and says which notebook introduces it:
 - ``__main__``  ``python -m chatkit serve``, the teacher's server (notebook 06)
 """
 
+import logging
+
 __version__ = "0.1.0"
+
+# A library's logging is for whoever configures logging (`python -m chatkit serve` does).
+# Without this, Python prints warnings to stderr, and in a notebook stderr from a
+# background task lands in whichever cell runs at that moment.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

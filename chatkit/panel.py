@@ -104,7 +104,7 @@ class ChatView(anywidget.AnyWidget):
 
     def _on_browser_message(self, _widget, content: dict, _buffers) -> None:
         if content.get("type") == "sync":  # a view was just drawn: give it the rows so far
-            self.send({"type": "reset", "messages": list(self.messages)})
+            self.send({"type": "history", "messages": list(self.messages)})
         elif content.get("type") == "submit" and isinstance(content.get("text"), str):
             self.submit(content["text"])
 

@@ -63,9 +63,11 @@ export default {
     more.addEventListener("click", () => { log.scrollTop = log.scrollHeight; });
     log.addEventListener("scroll", () => { if (nearBottom()) { unread = 0; showUnread(); } });
 
+    let drawn = false; // every view hears the answer to any view's "sync": take it once
     const onCustom = (msg) => {
       if (msg.type === "append") append(msg.message);
-      else if (msg.type === "reset") reset(msg.messages);
+      else if (msg.type === "reset") { reset(msg.messages); drawn = true; }
+      else if (msg.type === "history" && !drawn) { reset(msg.messages); drawn = true; }
       else if (msg.type === "sent" && input.value === msg.text) {  // acked: clear the line
         input.value = "";
         model.set("draft", "");
