@@ -857,13 +857,14 @@ async def check_announce_to_busiest(announce_to_busiest: Callable[[Any, str], Aw
                 else:
                     tie = sizes[room] == sizes[busiest]
                     _hint(got[room] == {()},
-                          f"{room!r} ({sizes[room]} students) got the notice, but only "
+                          f"{room!r} ({sizes[room]} student{'s' * (sizes[room] != 1)}) got "
+                          f"the notice, but only "
                           f"{busiest!r} should (rooms were {sizes}): "
                           + ("break ties by the room's name, alphabetically" if tie else
                              "pass room= to announce; without it, everyone gets it"))
         finally:
-            for name in [*names, "check-teacher"]:
-                await running.stop(f"client:{name}")
+            for key in [*(f"client:{name}" for name in names), "teacher:check-teacher"]:
+                await running.stop(key)
             await server.stop()
     print("Right: the announcement reached the busiest room, and only that room.")
 

@@ -48,7 +48,7 @@ async def test_a_right_answer_passes_and_leaves_nothing_running(capsys):
 @pytest.mark.parametrize("answer, hint", [
     (to_everyone, "pass room= to announce"),
     (ties_the_wrong_way, "break ties by the room's name"),
-    (smallest, "'check-c' \\(1 students\\) got the notice"),
+    (smallest, "'check-c' \\(1 student\\) got the notice"),
     (twice, "once"),
     (not_async, "not something to await"),
     (raises, "raised KeyError"),
