@@ -86,6 +86,13 @@ class Message:
         return cls(int(data["id"]), data["room"], data["name"], data["text"], float(data["ts"]))
 
 
+def _check_sizes(messages_per_room: int | None, client_ids_per_name: int) -> None:
+    if messages_per_room is not None and messages_per_room < 1:
+        raise ValueError("messages_per_room must be at least 1, or None for no limit")
+    if client_ids_per_name < 1:
+        raise ValueError("client_ids_per_name must be at least 1")
+
+
 class Store(abc.ABC):
     """What the chat rules need from a message store. Methods are plain (no I/O waits).
 
@@ -165,10 +172,7 @@ class MemoryStore(Store):
 
     def __init__(self, *, messages_per_room: int | None = DEFAULT_MESSAGES_PER_ROOM,
                  client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME):
-        if messages_per_room is not None and messages_per_room < 1:
-            raise ValueError("messages_per_room must be at least 1, or None for no limit")
-        if client_ids_per_name < 1:
-            raise ValueError("client_ids_per_name must be at least 1")
+        _check_sizes(messages_per_room, client_ids_per_name)
         super().__init__()
         self.messages_per_room = messages_per_room
         self.client_ids_per_name = client_ids_per_name
@@ -250,8 +254,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | PathLike[str], *,
                  client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME):
-        if client_ids_per_name < 1:
-            raise ValueError("client_ids_per_name must be at least 1")
+        _check_sizes(None, client_ids_per_name)
         super().__init__()
         self.path = path
         self.client_ids_per_name = client_ids_per_name
@@ -378,10 +381,7 @@ class RedisStore(Store):
                  client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME):
         import redis  # here, so that chatkit works without Redis until it is asked for
 
-        if messages_per_room is not None and messages_per_room < 1:
-            raise ValueError("messages_per_room must be at least 1, or None for no limit")
-        if client_ids_per_name < 1:
-            raise ValueError("client_ids_per_name must be at least 1")
+        _check_sizes(messages_per_room, client_ids_per_name)
         super().__init__()
         self.url = url
         self.prefix = prefix

@@ -6,6 +6,7 @@ import pytest
 import socketio
 
 from chatkit import running
+from chatkit.sio import leftover_tasks
 from chatkit.client import (ChatClient, ChatError, ConnectionRefused, Event, Status,
                             StatusChange, connect)
 from chatkit.server import ChatServer
@@ -25,13 +26,7 @@ async def server():
 
 def library_tasks():
     """Tasks still running code from socketio, engineio or aiohttp."""
-    found = []
-    for task in asyncio.all_tasks():
-        code = getattr(task.get_coro(), "cr_code", None)
-        filename = code.co_filename if code else ""
-        if any(f"/{package}/" in filename for package in ("socketio", "engineio", "aiohttp")):
-            found.append(task)
-    return found
+    return leftover_tasks(("socketio", "engineio", "aiohttp"))
 
 
 async def until(condition, what):

@@ -12,6 +12,7 @@ import pytest
 import socketio
 
 from chatkit import running
+from chatkit.sio import leftover_tasks
 from chatkit.chat import Limits
 from chatkit.roommap import NO_ROOM
 from chatkit.server import CHAT_NAMESPACE, TEACHER_NAMESPACE, ChatServer
@@ -90,13 +91,7 @@ async def connected(peers, server, name, *rooms, **auth):
 
 def library_tasks():
     """Tasks still running code from socketio, engineio or aiohttp."""
-    found = []
-    for task in asyncio.all_tasks():
-        code = getattr(task.get_coro(), "cr_code", None)
-        filename = code.co_filename if code else ""
-        if any(f"/{package}/" in filename for package in ("socketio", "engineio", "aiohttp")):
-            found.append(task)
-    return found
+    return leftover_tasks(("socketio", "engineio", "aiohttp"))
 
 
 # -- connecting ----------------------------------------------------------------------------
