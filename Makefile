@@ -46,7 +46,14 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-test: setup
+# The official socket.io client, for the JavaScript interoperability test and the fan-out
+# benchmark; installed when npm is there (without it that test says how to get it).
+NODE_CLIENT := benchmarks/node_modules/socket.io-client/package.json
+$(NODE_CLIENT): benchmarks/package.json benchmarks/package-lock.json
+	npm ci --prefix benchmarks --silent --no-audit --no-fund
+	touch $@
+
+test: setup $(if $(shell command -v npm),$(NODE_CLIENT))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Rebuild every notebook from notebooks/src/*.py, run it top to bottom and save it with
