@@ -1,54 +1,16 @@
-"""chatkit.exercises, notebook 02: check_add_and_shout passes a right server, explains a wrong one."""
-
-import logging
+"""Notebook 02's check_add_and_shout explains each wrong `add` and `shout`."""
 
 import pytest
-import socketio
 
 from chatkit import exercises, running
-from chatkit.sio import leftover_tasks
 from tests.conftest import timeout
-
-
-def right_add(sio):
-    @sio.on("add")
-    async def add(sid, a, b):
-        return a + b
-
-
-def right_shout(sio):
-    @sio.on("shout")
-    async def shout(sid, text):
-        await sio.emit("shouted", text.upper(), skip_sid=sid)
-
-
-def server(*parts) -> socketio.AsyncServer:
-    """A server made of the given parts, each a function that registers a handler."""
-    sio = socketio.AsyncServer(async_mode="aiohttp")
-    for part in parts:
-        part(sio)
-    return sio
+from tests.exercises.answers import events_server as server
+from tests.exercises.answers import right_add, right_shout
 
 
 async def check(sio, wait=0.5):
     """Run the check with short waits, as a learner's wrong answer would make it wait."""
     await exercises.check_add_and_shout(sio, timeout=timeout(wait))
-
-
-async def test_accepts_a_right_server_and_leaves_nothing_running(capsys):
-    """A right server passes with one "Right:" line; no server, client or task is left."""
-    await check(server(right_add, right_shout), wait=2)
-    assert capsys.readouterr().out.startswith("Right:")
-    assert running.running() == {}
-    await running.wait_for(lambda: not leftover_tasks(), timeout(2), what="no tasks left")
-
-
-async def test_can_check_the_same_server_twice(capsys):
-    """Running the check cell again on the same server object passes again."""
-    sio = server(right_add, right_shout)
-    await check(sio, wait=2)
-    await check(sio, wait=2)
-    assert capsys.readouterr().out.count("Right:") == 2
 
 
 async def test_accepts_sync_handlers_and_a_catch_all(capsys):
@@ -58,14 +20,6 @@ async def test_accepts_sync_handlers_and_a_catch_all(capsys):
         sio.on("*", lambda event, sid, *args: None)
     await check(server(parts, right_shout), wait=2)
     assert "Right:" in capsys.readouterr().out
-
-
-async def test_puts_the_learners_handlers_back():
-    """After the check the server's handlers are the learner's own functions again."""
-    sio = server(right_add, right_shout)
-    before = dict(sio.handlers["/"])
-    await check(sio, wait=2)
-    assert sio.handlers["/"] == before
 
 
 async def test_explains_a_missing_add_handler():
@@ -152,27 +106,6 @@ async def test_explains_a_missing_shout_handler():
     assert running.running() == {}
 
 
-async def test_explains_a_failing_handler_of_a_class_based_namespace(caplog):
-    """An AsyncNamespace whose on_add raises gets the hint, no traceback, and is put back."""
-    class Calculator(socketio.AsyncNamespace):
-        async def on_add(self, sid, numbers):
-            return sum(numbers)
-
-        async def on_shout(self, sid, text):
-            await self.emit("shouted", text.upper(), skip_sid=sid)
-
-    sio = socketio.AsyncServer(async_mode="aiohttp")
-    namespace = Calculator("/")
-    sio.register_namespace(namespace)
-    with caplog.at_level(logging.ERROR):
-        with pytest.raises(AssertionError, match=r"'add' handler raised TypeError.*"
-                                                 r"`async def add\(sid, a, b\)`"):
-            await check(sio, wait=2)
-    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
-    assert "trigger_event" not in vars(namespace)
-    assert running.running() == {}
-
-
 async def test_explains_a_shout_handler_without_the_text():
     """A `shout(sid)` handler fails with its TypeError and the shout signature."""
     def no_text(sio):
@@ -182,21 +115,3 @@ async def test_explains_a_shout_handler_without_the_text():
     with pytest.raises(AssertionError, match=r"'shout' handler raised TypeError.*"
                                              r"`async def shout\(sid, text\)`"):
         await check(server(right_add, no_text), wait=2)
-
-
-async def test_explains_a_disconnect_handler_that_fails():
-    """A disconnect handler that raises when the check's clients go is reported too."""
-    def failing_disconnect(sio):
-        @sio.on("disconnect")
-        async def disconnect(sid, reason):
-            raise RuntimeError("cleanup failed")
-    with pytest.raises(AssertionError, match="'disconnect' handler raised RuntimeError: "
-                                             "cleanup failed"):
-        await check(server(right_add, right_shout, failing_disconnect), wait=2)
-    assert running.running() == {}
-
-
-async def test_explains_a_wrong_argument():
-    """Passing something that is not a socket.io server says what to pass."""
-    with pytest.raises(AssertionError, match="pass the server object"):
-        await exercises.check_add_and_shout(right_add)

@@ -1,4 +1,4 @@
-"""chatkit.exercises: each check passes a right answer and explains a wrong one."""
+"""Notebook 01's check_shout_server explains a wrong handler, and a crash at once."""
 
 import asyncio
 
@@ -8,78 +8,7 @@ from chatkit import exercises, running
 from tests.conftest import timeout
 
 
-# -- notebook 00 ------------------------------------------------------------------------
-
-def staleness_right(published, polls):
-    result = []
-    for when in published:
-        later = [poll for poll in polls if poll >= when]
-        result.append(min(later) - when if later else None)
-    return result
-
-
-def test_check_staleness_accepts_a_right_answer(capsys):
-    """A correct staleness function passes and gets one "Right:" line."""
-    exercises.check_staleness(staleness_right)
-    assert capsys.readouterr().out.startswith("Right:")
-
-
-def test_check_staleness_explains_a_poll_at_the_same_moment():
-    """Counting only polls strictly after publication fails with the 'same moment' rule."""
-    def strictly_after(published, polls):
-        return [min([p for p in polls if p > t], default=None) - t
-                if any(p > t for p in polls) else None for t in published]
-
-    with pytest.raises(AssertionError, match="very moment of publication"):
-        exercises.check_staleness(strictly_after)
-
-
-def test_check_staleness_explains_updates_never_seen():
-    """Returning 0 for an update after the last poll fails with the 'never seen' rule."""
-    def zero_if_unseen(published, polls):
-        return [value if value is not None else 0.0
-                for value in staleness_right(published, polls)]
-
-    with pytest.raises(AssertionError, match="after the last poll is never seen"):
-        exercises.check_staleness(zero_if_unseen)
-
-
-def test_check_staleness_reports_an_exception_with_the_input():
-    """A function that crashes is reported with the arguments that made it crash."""
-    def crashes(published, polls):
-        return [1 / 0 for _ in published]
-
-    with pytest.raises(AssertionError, match=r"raised ZeroDivisionError"):
-        exercises.check_staleness(crashes)
-
-
-def test_check_staleness_explains_a_wrong_length():
-    """Leaving out the updates never seen fails with a hint about the length."""
-    def only_seen(published, polls):
-        return [value for value in staleness_right(published, polls) if value is not None]
-
-    with pytest.raises(AssertionError, match="one entry per published update"):
-        exercises.check_staleness(only_seen)
-
-
-# -- notebook 01 ------------------------------------------------------------------------
-
-async def shout_right(connection):
-    async for message in connection:
-        if message == "bye":
-            await connection.close(4000, "bye")
-            return
-        await connection.send(message.upper())
-
-
-async def test_check_shout_server_accepts_a_right_answer(capsys):
-    """A correct handler passes, gets a "Right:" line, and no server is left running."""
-    await exercises.check_shout_server(shout_right)
-    assert capsys.readouterr().out.startswith("Right:")
-    assert "exercise-shout" not in running.running()
-
-
-async def test_check_shout_server_explains_an_echo():
+async def test_explains_an_echo():
     """Sending the message back unchanged fails with a hint to use upper()."""
     async def echo(connection):
         async for message in connection:
@@ -90,7 +19,7 @@ async def test_check_shout_server_explains_an_echo():
     assert "exercise-shout" not in running.running()
 
 
-async def test_check_shout_server_explains_a_silent_handler():
+async def test_explains_a_silent_handler():
     """A handler that never answers fails with a hint to send, after the timeout."""
     async def silent(connection):
         async for _ in connection:
@@ -100,7 +29,7 @@ async def test_check_shout_server_explains_a_silent_handler():
         await exercises.check_shout_server(silent, timeout=timeout(0.3))
 
 
-async def test_check_shout_server_explains_a_missing_close():
+async def test_explains_a_missing_close():
     """Answering 'bye' instead of closing fails with the close call to write."""
     async def no_close(connection):
         async for message in connection:
@@ -110,7 +39,7 @@ async def test_check_shout_server_explains_a_missing_close():
         await exercises.check_shout_server(no_close, timeout=timeout(0.3))
 
 
-async def test_check_shout_server_explains_a_wrong_close_code():
+async def test_explains_a_wrong_close_code():
     """Closing with 1000 instead of 4000 fails and shows the code that was seen."""
     async def normal_close(connection):
         async for message in connection:
@@ -123,7 +52,7 @@ async def test_check_shout_server_explains_a_wrong_close_code():
         await exercises.check_shout_server(normal_close, timeout=timeout(1))
 
 
-async def test_check_shout_server_explains_looping_on_after_close():
+async def test_explains_looping_on_after_close():
     """A handler that keeps iterating after close(4000) fails with the advice to return."""
     async def keeps_looping(connection):
         async for message in connection:
@@ -136,7 +65,7 @@ async def test_check_shout_server_explains_looping_on_after_close():
         await exercises.check_shout_server(keeps_looping, timeout=timeout(1))
 
 
-async def test_check_shout_server_reports_a_crash_at_once():
+async def test_reports_a_crash_at_once():
     """A handler that raises is named with its exception, without waiting out the timeout."""
     async def typo(connection):
         async for message in connection:
@@ -150,7 +79,7 @@ async def test_check_shout_server_reports_a_crash_at_once():
     assert running.running() == {}
 
 
-async def test_check_shout_server_reports_a_crash_on_bye():
+async def test_reports_a_crash_on_bye():
     """A handler that raises on 'bye' is named with its exception."""
     async def no_goodbyes(connection):
         async for message in connection:
@@ -163,7 +92,7 @@ async def test_check_shout_server_reports_a_crash_on_bye():
         await exercises.check_shout_server(no_goodbyes, timeout=timeout(1))
 
 
-async def test_check_shout_server_explains_a_handler_that_answers_once():
+async def test_explains_a_handler_that_answers_once():
     """A handler that answers one message and returns is told to loop."""
     async def once(connection):
         await connection.send((await connection.recv()).upper())
@@ -173,14 +102,3 @@ async def test_check_shout_server_explains_a_handler_that_answers_once():
                                              r"answer every message in a loop"):
         await asyncio.wait_for(exercises.check_shout_server(once, timeout=timeout(60)),
                                timeout(10))
-
-
-async def test_check_shout_server_explains_a_called_handler():
-    """Passing shout() instead of shout fails at once with a hint, starting no server."""
-    coroutine = shout_right(None)
-    try:
-        with pytest.raises(AssertionError, match=r"not check_shout_server\(shout\(\)\)"):
-            await exercises.check_shout_server(coroutine)
-    finally:
-        coroutine.close()
-    assert running.running() == {}
