@@ -9,14 +9,7 @@ application and serves it with :func:`chatkit.running.serve_aiohttp`::
     server = await running.serve_aiohttp(app, name="nb02",
                                          before_stop=lambda: stop_server(sio, grace=1))
 
-or, in one line, ``server = await serve(sio, name="nb02")``.
-
-Notebook 03 breaks connections on purpose: a :class:`Relay` sits between clients and the
-server and can cut the connections that pass through it, or silence them::
-
-    link = await relay(server.url, name="link")     # clients connect to link.url
-    link.cut()         # both ends see their connection close, at once
-    link.silence()     # nothing passes any more, and nobody is told
+From notebook 03 on, in one line: ``server = await serve(sio, name="nb03")``.
 
 python-socketio leaves the stopping to you: ``AsyncServer.shutdown()`` ends engine.io's
 background task but does not disconnect anyone, fails when called twice, and each
@@ -24,36 +17,32 @@ connection keeps a ping task asleep for ``ping_interval`` seconds. :func:`stop_s
 does all of it, once. Clients need little: make them with
 ``socketio.AsyncClient(handle_sigint=False, reconnection=False)`` and stop them with
 ``await client.shutdown()`` (safe to call when already disconnected), or with
-:func:`close_client`, which also cleans up after a connection that went silent.
+:func:`close_client` (notebook 03), which also cleans up after a connection that went
+silent. :func:`check_event_name` (notebook 02) refuses the event names socket.io keeps
+for itself.
 
-Two helpers check what a notebook claims. "Nobody else got it" cannot be waited for, so
-:func:`settle` makes the server call every client once and waits for the answers (one
-connection delivers in order: after that, everything sent earlier has arrived)::
+"Nobody else got it" cannot be waited for, so :func:`settle` (notebook 04) makes the
+server call every client once and waits for the answers (one connection delivers in
+order: after that, everything sent earlier has arrived)::
 
     await settle(sio, clients)            # clients: socketio.AsyncClient objects
-
-and a notebook's last cell shows, with :func:`leftover_tasks`, that stopping everything
-left no background task of socket.io (or aiohttp, or chatkit) behind::
-
-    await running.wait_for(lambda: not leftover_tasks(), timeout=5)
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
 
 from chatkit import running
+from chatkit.tasks import server_tasks
 
-__all__ = ["RESERVED_EVENTS", "Relay", "TASK_LIBRARIES", "check_event_name", "close_client",
-           "leftover_tasks", "relay", "serve", "settle", "stop_server"]
+__all__ = ["RESERVED_EVENTS", "check_event_name", "close_client", "serve", "settle",
+           "stop_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +77,14 @@ async def stop_server(sio: socketio.AsyncServer, *, grace: float = 0.0,
     JavaScript, ``"server disconnect"`` in Python) and the server's ``disconnect``
     handlers run. Then the server closes their engine.io connections; with ``grace``
     seconds it first gives clients that long to close them themselves, as socket.io
-    clients do. ``timeout`` bounds each wait that follows, for a connection's last packets
-    and for engine.io's background task to end: a wait that runs out is logged (at debug
-    level) and the stop goes on, so it never raises for a slow client. Safe to call more
-    than once, and on a server that never had a client.
+    clients do. Last, the server's tasks still running
+    (:func:`chatkit.tasks.server_tasks`) end: ping tasks are cancelled at once, the others
+    (WebSocket writers, event handlers) are cancelled if they have not ended on their own.
+    ``timeout`` bounds each wait, for a connection's last packets, for engine.io's
+    background task and for those tasks to end: a wait that runs out is logged (at debug
+    level) and the stop goes on, so it never raises for a slow client. When it returns,
+    ``server_tasks(sio)`` is empty, unless a client connected again meanwhile. Safe to
+    call more than once, and on a server that never had a client.
 
     Call it *before* the web server stops (``serve_aiohttp(..., before_stop=...)``, as
     :func:`serve` does), not from an aiohttp ``on_shutdown`` hook: by then aiohttp no
@@ -132,21 +125,27 @@ async def stop_server(sio: socketio.AsyncServer, *, grace: float = 0.0,
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
                 raise  # the stop itself is being cancelled, not only the service task
-    for task in _ping_tasks(eio):
+    await _end_tasks(sio, timeout)
+
+
+async def _end_tasks(sio: socketio.AsyncServer, timeout: float) -> None:
+    """End what is left of ``sio``'s tasks once its connections are closed."""
+    tasks = server_tasks(sio)
+    # A ping task sleeps ping_interval seconds whether or not its connection is still
+    # there: nothing is lost by cancelling it now. The others (a WebSocket's writer and
+    # reader, an event handler) are ending, or may still send something: they get
+    # `timeout` seconds to end by themselves.
+    for task in tasks:
+        if task.get_coro().__qualname__ == "AsyncSocket._send_ping":
+            task.cancel()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        logger.debug("cancelling %s, still running %g s after the stop", task, timeout)
         task.cancel()
-
-
-def _ping_tasks(eio: object) -> list[asyncio.Task]:
-    """engine.io's per-connection ``AsyncSocket._send_ping`` tasks of this server."""
-    tasks = []
-    for task in asyncio.all_tasks():
-        coro = task.get_coro()
-        frame = getattr(coro, "cr_frame", None)
-        if getattr(coro, "__qualname__", "") == "AsyncSocket._send_ping" and frame:
-            owner = frame.f_locals.get("self")
-            if getattr(owner, "server", None) is eio:
-                tasks.append(task)
-    return tasks
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
 
 
 async def settle(sio: socketio.AsyncServer, clients: Iterable[socketio.AsyncClient], *,
@@ -169,44 +168,13 @@ async def settle(sio: socketio.AsyncServer, clients: Iterable[socketio.AsyncClie
     answers = await asyncio.gather(
         *(sio.call(event, to=sid, namespace=namespace, timeout=timeout)
           for sid, namespace in targets), return_exceptions=True)
-    for (sid, namespace), answer in zip(targets, answers):
+    for (sid, namespace), answer in zip(targets, answers, strict=True):
         if isinstance(answer, socketio.exceptions.TimeoutError):
             raise TimeoutError(f"the client {sid} of {namespace} did not answer {event!r} "
                                f"within {timeout:g} s")
         if isinstance(answer, BaseException):
             raise answer
     return answers
-
-
-#: The libraries whose tasks :func:`leftover_tasks` looks for, by top-level package.
-TASK_LIBRARIES = ("aiohttp", "chatkit", "engineio", "socketio", "websockets")
-
-
-def leftover_tasks(libraries: Iterable[str] = TASK_LIBRARIES) -> list[asyncio.Task]:
-    """The tasks of the running event loop that still run code of ``libraries``.
-
-    A task belongs to the package of the coroutine it was started with
-    (``engineio.async_socket`` is engine.io's); the task calling this is left out. Once
-    everything is stopped (``running.stop_all()``) the list empties within moments, as
-    cancelled tasks finish on the next turns of the loop, so wait for it::
-
-        await running.wait_for(lambda: not leftover_tasks(), timeout=5)
-
-    A task still there after that is a leak: something kept running that nobody can
-    stop any more.
-    """
-    wanted = set(libraries)
-    current = asyncio.current_task()
-    return [task for task in asyncio.all_tasks()
-            if task is not current and _package(task.get_coro()) in wanted]
-
-
-def _package(coroutine: Any) -> str:
-    """The top-level package whose code ``coroutine`` (a task's) runs, e.g. "engineio"."""
-    frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
-    module = (frame.f_globals.get("__name__", "") if frame is not None
-              else type(coroutine).__module__)
-    return (module or "").partition(".")[0]
 
 
 async def serve(sio: socketio.AsyncServer, *, name: str = "socketio",
@@ -240,90 +208,3 @@ async def close_client(client: socketio.AsyncClient) -> None:
     session = getattr(client.eio, "http", None)
     if session is not None and not session.closed and not client.eio.external_http:
         await session.close()
-
-
-class Relay:
-    """A TCP relay on 127.0.0.1 that forwards every connection to a server, until told
-    to break them. Start one with :func:`relay`.
-
-    Attributes:
-        url: where clients connect instead of the server (same scheme, the relay's port).
-    """
-
-    def __init__(self, target_url: str):
-        parts = urlsplit(target_url)
-        self._scheme, self._target = parts.scheme, (parts.hostname, parts.port)
-        self._links: list[tuple[list[asyncio.StreamWriter], list[asyncio.Task]]] = []
-        self._server: asyncio.Server | None = None
-        self.url = ""
-
-    async def _start(self) -> Relay:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.url = f"{self._scheme}://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
-        except OSError:  # the server is not there: the client sees a refused connection
-            writer.transport.abort()
-            return
-        writers = [writer, upstream_writer]
-        pumps = [asyncio.ensure_future(self._pump(reader, upstream_writer, writers)),
-                 asyncio.ensure_future(self._pump(upstream_reader, writer, writers))]
-        self._links.append((writers, pumps))
-
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    writers: list[asyncio.StreamWriter]) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        for each in writers:  # one side closed: close the other too
-            each.transport.abort()
-
-    def cut(self) -> None:
-        """Break every connection open now, as a crashed server or a reset network does:
-        both ends see their connection close. New connections pass as before."""
-        for writers, pumps in self._links:
-            for pump in pumps:
-                pump.cancel()
-            for writer in writers:
-                writer.transport.abort()
-
-    def silence(self) -> None:
-        """Stop forwarding on every connection open now, without closing anything, as a
-        pulled cable or a dead Wi-Fi does: neither end is told; only missing pings
-        (engine.io's heartbeat) can reveal it. New connections pass as before."""
-        for _, pumps in self._links:
-            for pump in pumps:
-                pump.cancel()
-
-    async def stop(self) -> None:
-        """Stop listening and close every connection. Safe to call more than once."""
-        if self._server is not None:
-            self._server.close()
-        self.cut()
-        pumps = [pump for _, link_pumps in self._links for pump in link_pumps]
-        await asyncio.gather(*pumps, return_exceptions=True)
-        self._links.clear()
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
-
-    def __repr__(self) -> str:
-        return f"<Relay {self.url} -> {self._target[0]}:{self._target[1]}>"
-
-
-async def relay(url: str, *, name: str = "relay") -> Relay:
-    """Start a :class:`Relay` to the server at ``url`` (``http://host:port``); return it.
-
-    Clients connect to ``relay.url`` and reach the server through it, until
-    :meth:`Relay.cut` or :meth:`Relay.silence`. Like every server in
-    :mod:`chatkit.running` it has a ``name``: starting another under the same name stops
-    this one first, and :func:`chatkit.running.stop_all` stops it.
-    """
-    started = await Relay(url)._start()
-    await running.track(name, started.stop)
-    return started

@@ -4,8 +4,9 @@ import xml.etree.ElementTree as ET
 
 import socketio
 
-from chatkit import running, sio as sio_helpers
+from chatkit import running
 from chatkit.roommap import NO_ROOM, RoomMap, snapshot
+from chatkit.sio import serve
 from tests.conftest import timeout
 
 
@@ -120,9 +121,9 @@ def test_svg_is_the_same_for_the_same_layout():
     assert RoomMap(layout).svg() == RoomMap(dict(layout)).svg()
 
 
-async def test_snapshot_of_a_live_server_with_real_clients():
+async def test_snapshot_of_a_live_server_with_real_clients(new_server, new_client):
     """Real clients joining real rooms show up on the map of the running server."""
-    sio = socketio.AsyncServer(async_mode="aiohttp")
+    sio = new_server()
     names = {}
 
     @sio.event
@@ -134,21 +135,17 @@ async def test_snapshot_of_a_live_server_with_real_clients():
         await sio.enter_room(sid, room)
         return "ok"
 
-    server = await sio_helpers.serve(sio, name="map-server")
+    server = await serve(sio, name="map-server")
     clients = []
     for name, room in [("alice", "lobby"), ("bob", "lobby"), ("carol", None)]:
-        client = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        client = new_client()
         await client.connect(server.url, auth={"name": name}, transports=["websocket"],
                              wait_timeout=timeout(5))
         clients.append(client)
         if room:
             assert await client.call("join", room, timeout=timeout(5)) == "ok"
-    try:
-        assert snapshot(sio, label=names.get) == {
-            "/": {NO_ROOM: ["carol"], "lobby": ["alice", "bob"]}}
-        await clients[1].disconnect()
-        await running.wait_for(lambda: len(sio.manager.rooms["/"][None]) == 2, timeout(5))
-        assert snapshot(sio, label=names.get) == {"/": {NO_ROOM: ["carol"], "lobby": ["alice"]}}
-    finally:
-        for client in clients:
-            await client.shutdown()
+    assert snapshot(sio, label=names.get) == {
+        "/": {NO_ROOM: ["carol"], "lobby": ["alice", "bob"]}}
+    await clients[1].disconnect()
+    await running.wait_for(lambda: len(sio.manager.rooms["/"][None]) == 2, timeout(5))
+    assert snapshot(sio, label=names.get) == {"/": {NO_ROOM: ["carol"], "lobby": ["alice"]}}

@@ -15,8 +15,9 @@ import pytest
 import socketio
 
 from chatkit import running
+from chatkit.protocol import CHAT as CHAT_NAMESPACE
 from chatkit.roommap import NO_ROOM
-from chatkit.server import CHAT_NAMESPACE, ChatServer
+from chatkit.server import ChatServer
 from chatkit.sio import serve as serve_socketio
 from chatkit.sio import settle
 from tests.conftest import timeout
@@ -64,9 +65,9 @@ class RoomsNamespace(socketio.AsyncNamespace):
 class Member:
     """A raw python-socketio client that records what it receives, per namespace."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, client: socketio.AsyncClient):
         self.name = name
-        self.sio = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        self.sio = client
         self.got: list[tuple] = []
         self.namespaces: list[str] = []
         for namespace in NAMESPACES:
@@ -145,24 +146,22 @@ class World:
 
 
 @pytest.fixture
-async def world():
+async def world(new_server, new_client):
     """12 clients on a raw server: 8 in /chat, 8 in /news (4 in both), 3 rooms each."""
-    sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=1, ping_timeout=1)
+    sio = new_server()
     for namespace in NAMESPACES:
         sio.register_namespace(RoomsNamespace(namespace))
     server = await serve_socketio(sio, name="isolation-raw")
     world = World(sio)
     for name in NAMES:
-        world.members[name] = Member(name)
+        world.members[name] = Member(name, new_client())
         await world.members[name].connect(
             server.url, [ns for ns in NAMESPACES if name in CONNECTED[ns]])
     for namespace, rooms in LAYOUT.items():
         for room, names in rooms.items():
             for name in names:
                 assert await world.members[name].call(namespace, "join", room) is True
-    yield world
-    for member in world.members.values():
-        await member.sio.shutdown()
+    return world
 
 
 def test_the_layout_is_three_rooms_of_four_in_each_namespace():
@@ -262,23 +261,19 @@ async def test_close_room_empties_it_in_its_namespace_only(world):
     assert "red" not in world.sio.manager.rooms["/chat"]
 
 
-async def test_a_private_room_cannot_be_entered_or_closed():
+async def test_a_private_room_cannot_be_entered_or_closed(new_server, new_client):
     """python-socketio refuses to put one client in another's sid room, or to close it."""
-    sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=1, ping_timeout=1)
+    sio = new_server()
     sio.register_namespace(RoomsNamespace("/chat"))
     server = await serve_socketio(sio, name="isolation-raw")
-    ann, ben = Member("ann"), Member("ben")
-    try:
-        for member in (ann, ben):
-            await member.connect(server.url, ["/chat"])
-        with pytest.raises(ValueError, match="cannot enter a sid room"):
-            await sio.enter_room(ben.sio.get_sid("/chat"), ann.sio.get_sid("/chat"),
-                                 namespace="/chat")
-        with pytest.raises(ValueError, match="cannot close a sid room"):
-            await sio.close_room(ann.sio.get_sid("/chat"), namespace="/chat")
-    finally:
-        for member in (ann, ben):
-            await member.sio.shutdown()
+    ann, ben = Member("ann", new_client()), Member("ben", new_client())
+    for member in (ann, ben):
+        await member.connect(server.url, ["/chat"])
+    with pytest.raises(ValueError, match="cannot enter a sid room"):
+        await sio.enter_room(ben.sio.get_sid("/chat"), ann.sio.get_sid("/chat"),
+                             namespace="/chat")
+    with pytest.raises(ValueError, match="cannot close a sid room"):
+        await sio.close_room(ann.sio.get_sid("/chat"), namespace="/chat")
 
 
 # -- the ChatServer's /chat rooms, through the protocol --------------------------------------
@@ -292,9 +287,9 @@ CHAT_NAMES = ["ann", "ben", "cat", "dan", "eve", "fay", "gus", "hal"]  # hal: no
 class Peer:
     """A raw client of the chat protocol that records `said` and `presence` events."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, client: socketio.AsyncClient):
         self.name = name
-        self.sio = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+        self.sio = client
         self.got: list[tuple] = []
         self.sio.on("said", lambda m: self.got.append(
             ("said", m["room"], m["name"], m["text"])), namespace=CHAT_NAMESPACE)
@@ -352,13 +347,13 @@ class Chatroom:
 
 
 @pytest.fixture
-async def chatroom():
+async def chatroom(new_client):
     """8 peers on a ChatServer: 3 rooms of 4 (overlapping), hal in none; inboxes empty."""
     server = ChatServer(ping_interval=1, ping_timeout=1)
     await server.start(name="isolation-chat")
     chatroom = Chatroom(server)
     for name in CHAT_NAMES:
-        peer = chatroom.peers[name] = Peer(name)
+        peer = chatroom.peers[name] = Peer(name, new_client())
         await peer.sio.connect(server.url, namespaces=[CHAT_NAMESPACE], auth={"name": name},
                                transports=["websocket"], wait_timeout=timeout(5))
     for room, names in CHAT_ROOMS.items():
@@ -368,8 +363,7 @@ async def chatroom():
         NO_ROOM: ["hal"], **{room: sorted(names) for room, names in CHAT_ROOMS.items()}}}
     await chatroom.clear()
     yield chatroom
-    for peer in chatroom.peers.values():
-        await peer.sio.shutdown()
+    await new_client.close_all()  # clients leave before the server goes
     await server.stop()
 
 
@@ -466,10 +460,11 @@ async def test_joining_and_leaving_a_room_named_like_your_own_sid_keeps_your_pri
     await chatroom.check()  # the server's call to ann's sid still reaches her
 
 
-async def test_resuming_into_a_room_named_like_a_sid_works_and_leaks_nothing(chatroom):
+async def test_resuming_into_a_room_named_like_a_sid_works_and_leaks_nothing(chatroom,
+                                                                             new_client):
     """auth rooms may name a room like someone's sid: accepted, and it reaches its members only."""
     _, _, ann_sid = await sid_room_peers(chatroom)
-    ivy = chatroom.peers["ivy"] = Peer("ivy")
+    ivy = chatroom.peers["ivy"] = Peer("ivy", new_client())
     chatroom.expected["ivy"] = []
     await ivy.sio.connect(chatroom.server.url, namespaces=[CHAT_NAMESPACE],
                           auth={"name": "ivy", "rooms": [ann_sid, "red"]},

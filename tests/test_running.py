@@ -101,12 +101,11 @@ async def test_tracking_a_name_again_stops_the_old_one():
     assert stops == ["old"]
 
 
-async def test_stopping_the_websocket_server_tells_clients_going_away():
+async def test_stopping_the_websocket_server_tells_clients_going_away(echo_server):
     """Clients of a stopped WebSocket server see close code 1001."""
-    server = await running.serve_websockets(echo, name="echo")
-    ws = WebSocket(server.url)
+    ws = WebSocket(echo_server.url)
     await ws.opened(timeout(5))
-    await server.stop()
+    await echo_server.stop()
     closed = await ws.closed(timeout(5))
     assert (closed.code, closed.was_clean) == (1001, True)
 

@@ -29,11 +29,6 @@ def recorder(ws: WebSocket) -> list:
 
 
 @pytest.fixture
-async def echo_server():
-    return await running.serve_websockets(echo, name="echo")
-
-
-@pytest.fixture
 def certificate_authority():
     return trustme.CA()
 
@@ -194,7 +189,7 @@ async def test_broadcast_reaches_every_client_including_the_sender():
     server = await running.serve_websockets(broadcast, name="broadcast")
     clients = [WebSocket(server.url) for _ in range(3)]
     inboxes = [[] for _ in clients]
-    for ws, inbox in zip(clients, inboxes):
+    for ws, inbox in zip(clients, inboxes, strict=True):
         ws.onmessage = lambda event, inbox=inbox: inbox.append(event.data)
     for ws in clients:
         await ws.opened(timeout(5))

@@ -86,7 +86,8 @@ import socketio
 from aiohttp import web
 
 from chatkit import exercises, running
-from chatkit.sio import check_event_name, leftover_tasks, stop_server
+from chatkit.sio import check_event_name, stop_server
+from chatkit.tasks import leftover_tasks
 
 stopped = await running.stop_all()  # if this notebook ran before in this kernel, start clean
 
@@ -514,8 +515,8 @@ print(await clients["polly"].call("upper", "long-polling works too", timeout=5))
 # - Used here: `socketio.AsyncServer` (`attach`, `on`, `event`, `emit`, `call`,
 #   `transport`), `socketio.AsyncClient` (`connect`, `on`, `emit`, `call`, `transport`,
 #   `get_sid`, `shutdown`); `chatkit.running.serve_aiohttp`, `track`, `wait_for`,
-#   `stop_all`; `chatkit.sio.stop_server`, `check_event_name`, `leftover_tasks`;
-#   `chatkit.exercises.check_add_and_shout`.
+#   `stop_all`; `chatkit.sio.stop_server`, `check_event_name`;
+#   `chatkit.tasks.leftover_tasks`; `chatkit.exercises.check_add_and_shout`.
 #
 # **Next:** notebook 03, where connections end: who closed them, why, and how to come
 # back without losing a message.

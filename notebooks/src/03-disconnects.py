@@ -41,7 +41,9 @@ import socketio
 from chatkit import exercises, running
 from chatkit.client import ChatClient, Status
 from chatkit.server import ChatServer
-from chatkit.sio import check_event_name, close_client, leftover_tasks, relay, serve
+from chatkit.faults import relay
+from chatkit.sio import check_event_name, close_client, serve
+from chatkit.tasks import leftover_tasks
 
 stopped = await running.stop_all()  # a second "Run all" starts from a clean kernel
 
@@ -150,7 +152,7 @@ await server.stop()
 # ## Why did it end? The reasons, on both sides
 #
 # To break connections on purpose we put a **relay** between a client and the server
-# (`chatkit.sio.relay`): a small TCP forwarder in this kernel. The client connects to
+# (`chatkit.faults.relay`): a small TCP forwarder in this kernel. The client connects to
 # `link.url` instead of `server.url`, and the relay can `cut()` the connection (both
 # ends see it close at once, as when a server process dies or a router resets it), or
 # `silence()` it: nothing passes any more and nobody is told, like a pulled cable or a
@@ -495,9 +497,9 @@ print("bob received ada's question", asked, "time(s)")
 # - The chat protocol, `docs/protocol.md`: resuming after a lost connection
 # - Used here: `socketio.AsyncServer` (`disconnect`, `shutdown`,
 #   `manager.get_participants`), `socketio.AsyncClient` (`disconnect`, reconnection
-#   options); `chatkit.sio.serve`, `relay` (`cut`, `silence`), `close_client`,
-#   `check_event_name`, `leftover_tasks`; `chatkit.server.ChatServer` (`db`,
-#   `start(port=...)`, `stop`);
+#   options); `chatkit.sio.serve`, `close_client`, `check_event_name`;
+#   `chatkit.faults.relay` (`cut`, `silence`); `chatkit.tasks.leftover_tasks`;
+#   `chatkit.server.ChatServer` (`db`, `start(port=...)`, `stop`);
 #   `chatkit.client.ChatClient` (`statuses`, `detail`, `say`, `messages`,
 #   `drop_connection`); `chatkit.running.track`, `wait_for`, `stop_all`;
 #   `chatkit.exercises.check_bye_and_left`.

@@ -39,7 +39,8 @@ from chatkit import exercises, running
 from chatkit.client import connect
 from chatkit.roommap import RoomMap, snapshot
 from chatkit.server import ChatServer
-from chatkit.sio import leftover_tasks, serve, settle
+from chatkit.sio import serve, settle
+from chatkit.tasks import leftover_tasks
 
 stopped = await running.stop_all()  # a second "Run all" starts from a clean kernel
 
@@ -407,9 +408,9 @@ print(*[event for event in bob.events if event.type == "presence"], sep="\n")
 #   `manager.get_participants`), `socketio.AsyncNamespace` (`save_session`,
 #   `get_session`, `session`), `socketio.AsyncClient` (`connect` with `namespaces`,
 #   `get_sid`, `call`); `chatkit.roommap.snapshot`, `RoomMap`; `chatkit.sio.serve`,
-#   `settle`, `leftover_tasks`; `chatkit.server.ChatServer`; `chatkit.client.connect`
-#   (`join`, `leave`, `next`, `events`); `chatkit.running.track`, `wait_for`, `stop_all`;
-#   `chatkit.exercises.check_rooms_and_whispers`.
+#   `settle`; `chatkit.tasks.leftover_tasks`; `chatkit.server.ChatServer`;
+#   `chatkit.client.connect` (`join`, `leave`, `next`, `events`); `chatkit.running.track`,
+#   `wait_for`, `stop_all`; `chatkit.exercises.check_rooms_and_whispers`.
 #
 # **Next:** notebook 05, a chat panel in the notebook, two users side by side.
 
