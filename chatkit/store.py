@@ -77,6 +77,11 @@ class Store(abc.ABC):
     with the one it kept.
     """
 
+    #: Whether the store delivers each new message to its room itself (the Redis store
+    #: of :mod:`chatkit.cluster` does, so every process hears it in id order); when
+    #: False the rules have the server emit ``said``.
+    delivers_messages: bool = False
+
     def __init__(self) -> None:
         self._history_id = uuid.uuid4().hex
 

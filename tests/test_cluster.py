@@ -1,90 +1,178 @@
-"""chatkit.cluster against a real Redis: the roster of who is where, the channel of new
-messages, and the values several processes agree on."""
+"""chatkit.cluster against a real Redis: the shared store, the roster of who is where, the
+channel of new messages, the values several processes agree on, and what a request costs
+in round trips to Redis."""
 
 import asyncio
+import json
 
 import pytest
-import redis
+import socketio
+from redis.asyncio.connection import AbstractConnection
 
-from chatkit.cluster import RedisRoster, follow, safe_url, shared_value
-from chatkit.store import RedisStore
+from chatkit import protocol
+from chatkit.cluster import Cluster, safe_url
+from chatkit.protocol import Message
+from chatkit.server import ChatServer
 from tests.conftest import timeout
 from tests.redisserver import redis_url  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
-def rosters(redis_url):
-    """Two processes' rosters on one Redis."""
-    made = [RedisRoster(redis_url, process="one"), RedisRoster(redis_url, process="two")]
+async def clusters(redis_url):  # noqa: F811 (a fixture)
+    """Two processes' clusters on one Redis, not started (no follower, no heartbeat)."""
+    made = [Cluster(redis_url), Cluster(redis_url)]
+    for cluster in made:
+        await cluster.store.open()
     yield made
-    for roster in made:
-        roster.close()
+    for cluster in made:
+        await cluster.close()
 
 
-def test_each_process_sees_who_is_connected_to_the_others(rosters):
-    """people() and rooms() list the other processes' connections, never one's own."""
-    one, two = rosters
-    one.update({"ada": ("sid-a", ["lobby", "games"]), "cy": ("sid-c", [])})
-    two.update({"bob": ("sid-b", ["lobby"])})
-    assert two.people() == {"ada": "sid-a", "cy": "sid-c"}
-    assert two.rooms() == {"lobby": {"ada"}, "games": {"ada"}}
-    assert one.people() == {"bob": "sid-b"} and one.rooms() == {"lobby": {"bob"}}
+async def add(cluster, room, text, *, name="ada", client_id=None):
+    return await cluster.store.add(room, name, text, ts=1.5, client_id=client_id)
 
 
-def test_a_process_that_stops_cleanly_leaves_at_once(rosters):
+# -- the store --------------------------------------------------------------------------------
+
+async def test_two_stores_share_one_id_sequence_and_everything_else(clusters):
+    """Two processes' stores on one Redis: one id sequence, one history, shared memories."""
+    first, second = clusters
+    ids = [(await add(cluster, "lobby", f"m{n}", client_id=f"c{n}")).id
+           for n, cluster in enumerate([first, second, first, second])]
+    assert ids == [1, 2, 3, 4]
+    assert await first.store.last_id() == await second.store.last_id() == 4
+    second.delivered = 4  # as if its follower had delivered them all
+    assert [m.text for m in await second.store.recent("lobby", 10)] == ["m0", "m1", "m2", "m3"]
+    assert await second.store.lookup_client_id("ada", "c0") == 1
+    await first.store.restrict("kick", "bob", 2_000_000_000.0)
+    await first.store.set_session("bob", "s")
+    assert await second.store.restriction("kick", "bob") == 2_000_000_000.0
+    assert await second.store.session("bob") == "s"
+    assert first.store.history_id == second.store.history_id
+
+
+async def test_history_and_replay_hold_only_what_this_process_delivered(clusters):
+    """recent() and since() stop at `delivered`: newer messages reach clients live."""
+    first, _ = clusters
+    said = [await add(first, "lobby", text) for text in "abcd"]
+    first.delivered = said[1].id
+    assert [m.text for m in await first.store.recent("lobby", 10)] == ["a", "b"]
+    assert [m.text for m in await first.store.since(["lobby"], 0)] == ["a", "b"]
+    assert [m.text for m in await first.store.fetch_since(["lobby"], said[1].id)] == ["c", "d"]
+    first.delivered = said[-1].id
+    assert [m.text for m in await first.store.since(["lobby"], 0, limit=3)] == ["a", "b", "c"]
+
+
+async def test_the_store_publishes_each_message_in_id_order(clusters):
+    """Every add is published on the chat's `said` channel as its JSON, in id order."""
+    first, _ = clusters
+    pubsub = first.redis.pubsub()
+    await pubsub.subscribe(first.key("said"))
+    assert (await pubsub.get_message(timeout=timeout(5)))["type"] == "subscribe"
+    said = [await add(first, room, room) for room in "abab"]
+    published = [await pubsub.get_message(timeout=timeout(5)) for _ in said]
+    assert [Message.from_dict(json.loads(m["data"])) for m in published] == said
+    await pubsub.aclose()
+
+
+async def test_the_store_limits_rooms_and_client_ids(redis_url):  # noqa: F811 (a fixture)
+    """messages_per_room and client_ids_per_name keep the newest ones, as in memory."""
+    cluster = Cluster(redis_url, messages_per_room=3, client_ids_per_name=2)
+    for n in range(5):
+        await add(cluster, "a", str(n), client_id=f"m{n}")
+    assert [m.text for m in await cluster.store.fetch_since(["a"], 0)] == ["2", "3", "4"]
+    assert [await cluster.store.lookup_client_id("ada", f"m{n}") for n in (2, 3, 4)] == [
+        None, 4, 5]
+    await cluster.close()
+
+
+async def test_one_prefix_for_every_key_so_chats_can_share_a_redis(redis_url):  # noqa: F811
+    """Two prefixes on one Redis are two separate chats; every key carries its prefix."""
+    one, other = Cluster(redis_url, prefix="one:"), Cluster(redis_url, prefix="other:")
+    await one.store.open()
+    await add(one, "a", "x")
+    await one.roster.update({"ada": ("sid-a", ["a"])})
+    await one.shared_value("join_code", lambda: "maple-otter-42")
+    assert await other.store.last_id() == 0 and await other.roster.others() == {}
+    assert all(key.startswith("one:") for key in await one.redis.keys("*"))
+    for cluster in (one, other):
+        await cluster.close()
+
+
+# -- the roster -------------------------------------------------------------------------------
+
+async def test_each_process_sees_who_is_connected_to_the_others(clusters):
+    """update() returns the others; others() lists them, never the process itself."""
+    one, two = (cluster.roster for cluster in clusters)
+    assert await one.update({"ada": ("sid-a", ["lobby", "games"]), "cy": ("sid-c", [])}) == {}
+    assert await two.update({"bob": ("sid-b", ["lobby"])}) == {
+        "ada": ("sid-a", ["lobby", "games"]), "cy": ("sid-c", [])}
+    assert await one.others() == {"bob": ("sid-b", ["lobby"])}
+
+
+async def test_a_process_that_stops_cleanly_leaves_at_once(clusters):
     """forget() takes a process's people out of everyone's view."""
-    one, two = rosters
-    one.update({"ada": ("sid-a", ["lobby"])})
-    one.forget()
-    assert two.people() == {} and two.rooms() == {}
+    one, two = (cluster.roster for cluster in clusters)
+    await one.update({"ada": ("sid-a", ["lobby"])})
+    await one.forget()
+    assert await two.others() == {}
 
 
-def test_a_process_that_dies_drops_out_when_its_heartbeat_expires(rosters):
-    """Without heartbeats a process's entry expires; the next reader tidies it away."""
-    one, two = rosters
-    one.update({"ada": ("sid-a", ["lobby"])})
-    alive = "chatkit:alive:one"
-    assert 0 < one.redis.pttl(alive) <= one.ttl * 1000  # it would expire on its own
-    one.redis.delete(alive)  # as Redis does when the time is up
-    assert two.people() == {}
-    assert not one.redis.hexists("chatkit:roster", "one")
+async def test_a_process_that_dies_drops_out_when_its_entry_expires(clusters):
+    """Without heartbeats a process's entry expires (by Redis's clock); readers tidy it."""
+    one, two = clusters
+    one.roster.ttl = 0.2
+    await one.roster.update({"ada": ("sid-a", ["lobby"])})
+    assert "ada" in await two.roster.others()
+    await asyncio.sleep(0.4)
+    assert await two.roster.others() == {}
+    assert not await one.redis.hexists(one.key("roster"), one.roster.process)
 
 
-def test_heartbeat_renews_a_process_with_its_people(rosters):
-    """heartbeat() says again who is here, and sets a new expiry."""
-    one, two = rosters
-    one.update({"ada": ("sid-a", [])})
-    one.redis.delete("chatkit:alive:one")
-    one.heartbeat()
-    assert two.people() == {"ada": "sid-a"}
+async def test_heartbeat_renews_a_process_with_its_people(clusters):
+    """heartbeat() says again who is here, with a new expiry."""
+    one, two = clusters
+    one.roster.ttl = 0.3
+    await one.roster.update({"ada": ("sid-a", [])})
+    for _ in range(3):
+        await asyncio.sleep(0.15)
+        await one.roster.heartbeat()
+    assert await two.roster.others() == {"ada": ("sid-a", [])}
 
 
-async def test_follow_yields_every_published_message_in_order(redis_url):
-    """follow() subscribes, calls on_subscribed, then yields the channel's messages in order."""
-    store = RedisStore(redis_url)
+# -- the channel and the shared values --------------------------------------------------------
+
+async def test_follow_yields_every_published_message_in_order(clusters):
+    """follow() subscribes, awaits on_subscribed, then yields the channel's messages."""
+    first, second = clusters
     subscribed = asyncio.Event()
     got = []
 
+    async def on_subscribed():
+        subscribed.set()
+
     async def listen():
-        async for data in follow(redis_url, store.said_channel, on_subscribed=subscribed.set):
+        async for data in second.follow(second.key("said"), on_subscribed=on_subscribed):
             got.append(data)
             if len(got) == 3:
                 return
 
     listener = asyncio.create_task(listen())
     await asyncio.wait_for(subscribed.wait(), timeout(5))
-    said = [store.add("lobby", "ada", text, ts=1.0) for text in ("a", "b", "c")]
+    said = [await add(first, "lobby", text) for text in ("a", "b", "c")]
     await asyncio.wait_for(listener, timeout(5))
-    assert [f'"id": {message.id},' in data for message, data in zip(said, got)] == [True] * 3
-    store.close()
+    assert [Message.from_dict(json.loads(data)) for data in got] == said
 
 
-async def test_follow_stops_when_cancelled(redis_url):
+async def test_follow_stops_when_cancelled(clusters):
     """Cancelling the task that follows a channel ends it cleanly."""
     subscribed = asyncio.Event()
 
+    async def on_subscribed():
+        subscribed.set()
+
     async def listen():
-        async for _ in follow(redis_url, "chatkit:said", on_subscribed=subscribed.set):
+        async for _ in clusters[0].follow("chatkit:said", on_subscribed=on_subscribed):
             pass
 
     listener = asyncio.create_task(listen())
@@ -94,14 +182,12 @@ async def test_follow_stops_when_cancelled(redis_url):
         await listener
 
 
-def test_shared_value_is_made_once_and_kept(redis_url):
+async def test_a_shared_value_is_made_once_and_kept(clusters):
     """The first process makes the value; the others get the same one; it expires later."""
-    first = shared_value(redis_url, "chatkit:join_code", lambda: "maple-otter-42")
-    second = shared_value(redis_url, "chatkit:join_code", lambda: "other-value-11")
-    assert first == second == "maple-otter-42"
-    client = redis.Redis.from_url(redis_url)
-    assert 0 < client.ttl("chatkit:join_code") <= 86_400
-    client.close()
+    first, second = clusters
+    assert await first.shared_value("join_code", lambda: "maple-otter-42") == "maple-otter-42"
+    assert await second.shared_value("join_code", lambda: "other-value-11") == "maple-otter-42"
+    assert 0 < await first.redis.ttl("chatkit:join_code") <= 86_400
 
 
 def test_safe_url_hides_a_password():
@@ -109,3 +195,33 @@ def test_safe_url_hides_a_password():
     assert safe_url("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
     assert safe_url("redis://user:pw@host/1") == "redis://user:***@host/1"
     assert safe_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+# -- what a request costs ---------------------------------------------------------------------
+
+async def test_join_and_say_cost_three_round_trips_to_redis_each(redis_url, monkeypatch):  # noqa: F811
+    """With Redis, a join is three round trips (roster, history, presence broadcast) and a
+    say three (client id, mute, the add script that also publishes); none blocks the loop."""
+    server = ChatServer(redis=redis_url)
+    await server.start(name="chat-round-trips")
+    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+    await client.connect(server.url, namespaces=[protocol.CHAT], transports=["websocket"],
+                         auth=protocol.chat_auth("ada"), wait_timeout=timeout(5))
+    call = lambda event, data: client.call(event, data, namespace=protocol.CHAT,  # noqa: E731
+                                           timeout=timeout(5))
+    await call(protocol.JOIN, {"room": "warm-up"})  # loads the Lua scripts once
+    await call(protocol.SAY, {"room": "warm-up", "text": "hi", "client_id": "w"})
+    sends = []
+    original = AbstractConnection.send_packed_command
+
+    async def counted(self, command, check_health=True):
+        sends.append(command)  # one call per round trip: a pipeline sends all at once
+        return await original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    assert (await call(protocol.JOIN, {"room": "lobby"}))["ok"]
+    joined = len(sends)
+    assert (await call(protocol.SAY, {"room": "lobby", "text": "hi", "client_id": "x"}))["ok"]
+    assert (joined, len(sends) - joined) == (3, 3)
+    await client.shutdown()
+    await server.stop()

@@ -11,15 +11,15 @@ import aiohttp
 import pytest
 import socketio
 
-from chatkit import running
-from chatkit.sio import leftover_tasks
-from chatkit.chat import Limits
+from chatkit import protocol, running
+from chatkit.limits import Limits
 from chatkit.roommap import NO_ROOM
-from chatkit.server import CHAT_NAMESPACE, TEACHER_NAMESPACE, ChatServer
+from chatkit.server import ChatServer
+from chatkit.tasks import leftover_tasks, server_tasks
 from tests.conftest import timeout
 from tests.redisserver import redis_url  # noqa: F401 (a fixture)
 
-NS = CHAT_NAMESPACE
+NS = protocol.CHAT
 
 
 class Peer:
@@ -167,7 +167,7 @@ async def test_session_takes_the_name_over_and_closes_the_old_connection(server,
     assert old.disconnects == ["server disconnect"]
     await new.wait(lambda: new.of("welcome"), "welcome")
     assert new.of("welcome")[0] == {"name": "ada", "session": session,
-                                    "history": server.store.history}
+                                    "history": server.store.history_id}
     assert (await new.call("say", {"room": "lobby", "text": "still me"}))["ok"]
     assert server.snapshot() == {NS: {"lobby": ["ada"]}}
 
@@ -329,7 +329,7 @@ async def test_a_join_socketio_refuses_is_undone_in_the_rules(server, peers, mon
     monkeypatch.setattr(server.sio, "enter_room", broken_enter_room)
     ack = await ada.call("join", {"room": "lobby"})
     assert ack["ok"] is False and ack["error"].startswith("The server failed")
-    assert server.rules.members("lobby") == () and server.rules.rooms_of("ada") == ()
+    assert await server.rules.members("lobby") == () and server.rules.rooms_of("ada") == ()
     assert (await ada.call("say", {"room": "lobby", "text": "leak?"}))["error"] == (
         "Join room 'lobby' before saying something there.")
 
@@ -373,7 +373,7 @@ async def test_malformed_frames_never_crash_the_server(server, peers):
     assert server.snapshot() == {NS: {"lobby": ["bob"]}}
     assert (await bob.call("say", {"room": "lobby", "text": "still serving"}))["ok"]
     await server.stop()
-    assert not server.sio.eio.background_tasks
+    assert not server_tasks(server.sio)
 
 
 # -- resume --------------------------------------------------------------------------------
@@ -487,7 +487,7 @@ async def test_server_side_leaves_no_tasks_right_after_stop(server, peers):
     ada = await connected(peers, server, "ada", "lobby")
     await ada.call("say", {"room": "lobby", "text": "hi"})
     await server.stop()
-    assert not server.sio.eio.background_tasks
+    assert not server_tasks(server.sio)
 
 
 async def test_a_never_started_server_stops_quietly(tmp_path):
@@ -590,15 +590,15 @@ class Teacher:
     def __init__(self):
         self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
         self.refusals = []
-        self.sio.on("connect_error", self.refusals.append, namespace=TEACHER_NAMESPACE)
+        self.sio.on("connect_error", self.refusals.append, namespace=protocol.TEACHER)
 
     async def connect(self, url, auth):
-        await self.sio.connect(url, namespaces=[TEACHER_NAMESPACE], auth=auth,
+        await self.sio.connect(url, namespaces=[protocol.TEACHER], auth=auth,
                                transports=["websocket"], wait_timeout=timeout(5))
 
     async def call(self, event, *args):
         data = args[0] if len(args) == 1 else tuple(args) if args else None
-        return await self.sio.call(event, data, namespace=TEACHER_NAMESPACE,
+        return await self.sio.call(event, data, namespace=protocol.TEACHER,
                                    timeout=timeout(5))
 
 
@@ -747,7 +747,7 @@ async def test_teacher_unknown_events_and_chat_events_are_ignored(classroom, cap
     tools = await teacher()
     caplog.set_level(logging.INFO, logger="chatkit.server")
     for event in ("say", "shutdown", "disconnect"):
-        await tools.sio.emit(event, {}, namespace=TEACHER_NAMESPACE)
+        await tools.sio.emit(event, {}, namespace=protocol.TEACHER)
     assert (await tools.call("rooms"))["ok"]  # answered after the events above were handled
     assert "ignored unknown event 'shutdown' from teacher" in caplog.text
     assert "ignored an event named 'disconnect' from teacher" in caplog.text
