@@ -54,6 +54,7 @@ $(NODE_CLIENT): benchmarks/package.json benchmarks/package-lock.json
 	touch $@
 
 test: setup $(if $(shell command -v npm),$(NODE_CLIENT))
+	$(BIN)/ruff check chatkit tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Rebuild every notebook from notebooks/src/*.py, run it top to bottom and save it with

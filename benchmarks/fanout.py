@@ -100,7 +100,8 @@ def report(figures: dict) -> str:
         acked_rate = step["acked"] / step["seconds"]
         if sustained(step):
             best = acked_rate
-        lines.append(f"{step['rate']:>9} {acked_rate:>8.0f} {step['delivered'] / step['seconds']:>12.0f} "
+        delivered_rate = step["delivered"] / step["seconds"]
+        lines.append(f"{step['rate']:>9} {acked_rate:>8.0f} {delivered_rate:>12.0f} "
                      f"{step['p50'] or 0:>7.1f} {step['p95'] or 0:>7.1f} {step['p99'] or 0:>7.1f} "
                      f"{step['server_cpu']:>9.0%}  {'yes' if sustained(step) else 'no'}")
     lines.append(f"sustained: about {best:.0f} messages/s to a room of {STUDENTS}"

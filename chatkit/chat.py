@@ -159,7 +159,7 @@ class Chat:
         offset = self._resume_offset(auth)
         session = auth.get("session")
         if session is not None and not isinstance(session, str):
-            raise Refused('"session" must be the text the server sent in "welcome".')
+            raise Refused(f'"session" must be the text the server sent in "{protocol.WELCOME}".')
 
         known_session = await self.store.session(name)
         has_secret = (session is not None and known_session is not None
@@ -211,7 +211,7 @@ class Chat:
                           'a whole number, 0 or more.')
         history_id = auth.get("history")
         if history_id is not None and not isinstance(history_id, str):
-            raise Refused('"history" must be the text the server sent in "welcome".')
+            raise Refused(f'"history" must be the text the server sent in "{protocol.WELCOME}".')
         if offset is not None and history_id is not None and history_id != self.store.history_id:
             return 0  # ids of another history say nothing here: everything is new to it
         return offset

@@ -43,12 +43,14 @@ from chatkit.chat import Roster as RosterEntries
 from chatkit.protocol import Message
 from chatkit.store import DEFAULT_CLIENT_IDS_PER_NAME, DEFAULT_MESSAGES_PER_ROOM, Store
 
-__all__ = ["Cluster", "RedisStore", "Roster", "safe_url"]
+__all__ = ["DEFAULT_PREFIX", "MESSAGES", "Cluster", "RedisStore", "Roster", "safe_url"]
 
 logger = logging.getLogger(__name__)
 
 #: The prefix of every key and channel, unless told otherwise.
 DEFAULT_PREFIX = "chatkit:"
+#: The channel (after the prefix) on which every new message is published, in id order.
+MESSAGES = "messages"
 
 
 class Cluster:
@@ -123,7 +125,7 @@ class Cluster:
             subscribed.set()
 
         async def follow_said() -> None:
-            async for data in self.follow(self.key("said"), on_subscribed=catch_up):
+            async for data in self.follow(self.key(MESSAGES), on_subscribed=catch_up):
                 try:
                     message = Message.from_dict(json.loads(data))
                 except ValueError:
@@ -271,7 +273,7 @@ class RedisStore(Store):
         message_id = await self._add(
             keys=[self._key("last_id"), self._key("room", room), self._key("client_ids", name)],
             args=[body, self.messages_per_room or 0, client_id or "",
-                  self.client_ids_per_name, self._key("said")])
+                  self.client_ids_per_name, self._key(MESSAGES)])
         return Message(int(message_id), room, name, text, ts)
 
     async def lookup_client_id(self, name: str, client_id: str) -> int | None:

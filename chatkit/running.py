@@ -1,7 +1,7 @@
 """Run servers inside an event loop that is already running, such as a Jupyter kernel's.
 
-Introduced in notebook 01 (notebook 00 already uses it). A notebook cell can ``await`` directly, so a server can live
-in the kernel next to the code that talks to it::
+Introduced in notebook 01 (notebook 00 already uses it). A notebook cell can ``await``
+directly, so a server can live in the kernel next to the code that talks to it::
 
     server = await running.serve_websockets(echo, name="echo")
     server.url                 # 'ws://127.0.0.1:54321' (a free port, chosen by the OS)
@@ -243,7 +243,8 @@ async def serve_websockets(handler: Callable[[Any], Awaitable[None]], *, name: s
         server = await serve_websockets(echo, name="echo")
     """
     await stop(name)  # first: a re-run on a fixed port needs the old server gone
-    # permessage-deflate costs more CPU than it saves on a loopback course; see DESIGN.md.
+    # permessage-deflate costs more CPU than it saves on a loopback course (it halved
+    # fan-out throughput when measured; docs/architecture.md, "Choices").
     options.setdefault("compression", None)
     try:
         server: WebSocketsServer = await websockets_serve(handler, host, port, ssl=ssl,

@@ -152,7 +152,7 @@ class WebSocket:
         self.onclose: Handler | None = None
         self._listeners: dict[str, list[Handler]] = {}
         self._ssl = ssl
-        self._open_timeout = open_timeout
+        self.open_timeout = open_timeout
         self._max_size = max_size
         self._connection: ClientConnection | None = None
         self._outgoing: asyncio.Queue[str | bytes] = asyncio.Queue()
@@ -235,7 +235,7 @@ class WebSocket:
         try:
             tls = {} if self._ssl is None else {"ssl": self._ssl}  # None: system defaults
             self._connection = await connect(
-                self.url, open_timeout=self._open_timeout, max_size=self._max_size,
+                self.url, open_timeout=self.open_timeout, max_size=self._max_size,
                 compression=None, **tls)
         except Exception as exc:  # every way to fail becomes an error event, as in a browser
             await self._finish(CloseEvent(ABNORMAL_CLOSURE, "", False), _explain(exc, self))
@@ -319,7 +319,8 @@ def _check_url(url: str) -> str:
         raise TypeError(f"url must be a str like 'ws://127.0.0.1:8765', not {type(url).__name__}")
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss"):
-        hint = " (use ws:// for http, wss:// for https)" if parts.scheme in ("http", "https") else ""
+        wrong_scheme = parts.scheme in ("http", "https")
+        hint = " (use ws:// for http, wss:// for https)" if wrong_scheme else ""
         raise ValueError(f"{url!r} is not a WebSocket URL: it must start with ws:// or "
                          f"wss://{hint}")
     if not parts.hostname:
@@ -341,7 +342,7 @@ def _explain(exc: BaseException, ws: WebSocket) -> ErrorEvent:
     elif isinstance(exc, socket.gaierror):
         why = f"cannot find the host in {ws.url!r} ({exc.strerror})"
     elif isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        why = f"no WebSocket handshake from {where} within {ws._open_timeout:g} s"
+        why = f"no WebSocket handshake from {where} within {ws.open_timeout:g} s"
     elif isinstance(exc, InvalidStatus):
         why = (f"the server answered HTTP {exc.response.status_code} instead of switching "
                f"to WebSocket: is {ws.url} a WebSocket endpoint?")

@@ -1,5 +1,5 @@
 """chatkit.cluster against a real Redis: the shared store, the roster of who is where, the
-channel of new messages, the values several processes agree on, and what a request costs
+channel of new messages (in id order), the values several processes agree on, and what a request costs
 in round trips to Redis."""
 
 import asyncio
@@ -10,7 +10,7 @@ import socketio
 from redis.asyncio.connection import AbstractConnection
 
 from chatkit import protocol
-from chatkit.cluster import Cluster, safe_url
+from chatkit.cluster import MESSAGES, Cluster, safe_url
 from chatkit.protocol import Message
 from chatkit.server import ChatServer
 from tests.conftest import timeout
@@ -67,7 +67,7 @@ async def test_the_store_publishes_each_message_in_id_order(clusters):
     """Every add is published on the chat's `said` channel as its JSON, in id order."""
     first, _ = clusters
     pubsub = first.redis.pubsub()
-    await pubsub.subscribe(first.key("said"))
+    await pubsub.subscribe(first.key(MESSAGES))
     assert (await pubsub.get_message(timeout=timeout(5)))["type"] == "subscribe"
     said = [await add(first, room, room) for room in "abab"]
     published = [await pubsub.get_message(timeout=timeout(5)) for _ in said]
@@ -152,7 +152,7 @@ async def test_follow_yields_every_published_message_in_order(clusters):
         subscribed.set()
 
     async def listen():
-        async for data in second.follow(second.key("said"), on_subscribed=on_subscribed):
+        async for data in second.follow(second.key(MESSAGES), on_subscribed=on_subscribed):
             got.append(data)
             if len(got) == 3:
                 return
@@ -172,7 +172,7 @@ async def test_follow_stops_when_cancelled(clusters):
         subscribed.set()
 
     async def listen():
-        async for _ in clusters[0].follow("chatkit:said", on_subscribed=on_subscribed):
+        async for _ in clusters[0].follow(clusters[0].key(MESSAGES), on_subscribed=on_subscribed):
             pass
 
     listener = asyncio.create_task(listen())

@@ -80,6 +80,6 @@ def test_running_all_twice_in_one_kernel_gives_the_same_outputs(path):
                    record_timing=False).execute()
     sanitize = sanitizer()
     first, second = twice.cells[:len(code)], twice.cells[len(code):]
-    for number, (one, two) in enumerate(zip(first, second), start=1):
+    for number, (one, two) in enumerate(zip(first, second, strict=True), start=1):
         assert comparable_outputs(two, sanitize) == comparable_outputs(one, sanitize), \
             f"code cell {number} differs on the second run:\n{one.source}"

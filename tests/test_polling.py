@@ -37,7 +37,7 @@ def test_schedule_is_reproducible_sorted_and_inside_the_window():
     assert moments == polling.schedule(50, 2.0, seed=7)
     assert moments != polling.schedule(50, 2.0, seed=8)
     assert moments == sorted(moments) and all(0 <= t < 2.0 for t in moments)
-    assert len(set(round(b - a, 6) for a, b in zip(moments, moments[1:]))) > 40
+    assert len(set(round(b - a, 6) for a, b in zip(moments, moments[1:], strict=False))) > 40
 
 
 def test_result_summaries_ignore_versions_never_seen():
@@ -63,7 +63,7 @@ async def test_live_pushes_every_version_to_every_subscriber():
     publisher, server = await news_server()
     inboxes = [[], []]
     sockets = [WebSocket(polling.live_url(server.url)) for _ in inboxes]
-    for ws, inbox in zip(sockets, inboxes):
+    for ws, inbox in zip(sockets, inboxes, strict=True):
         ws.onmessage = lambda event, inbox=inbox: inbox.append(event.data)
         await ws.opened(timeout(5))
     await running.wait_for(lambda: len(publisher.subscribers) == 2, timeout(5))

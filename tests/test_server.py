@@ -766,7 +766,7 @@ async def test_teacher_connections_are_logged(classroom):
 # -- scaling out: several servers on one Redis -----------------------------------------------
 
 @pytest.fixture
-async def two_servers(redis_url):
+async def two_servers(redis_url):  # noqa: F811 (a fixture)
     """Two ChatServers sharing one fresh Redis (as two processes would), with a teacher token."""
     servers = [ChatServer(redis=redis_url, teacher_token=TOKEN, ping_interval=1,
                           ping_timeout=1) for _ in range(2)]

@@ -18,7 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-# Headless as root, on a machine with no network but loopback (see DESIGN.md's hazards).
+# Headless as root, on a machine with no network but loopback: without these flags
+# Chromium's background connections are refused, many at a time.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
@@ -141,7 +142,7 @@ def open_and_run(page, lab: JupyterLab, notebook: str, *, keep_last: bool = Fals
 
     page.goto(lab.url(f"lab/tree/{notebook}"))
     page.locator(".jp-NotebookPanel").first.wait_for(timeout=timeout_ms)
-    # Run-all before the kernel reports idle can silently run nothing (DESIGN.md hazards).
+    # Run-all before the kernel reports idle can silently run nothing (found in a trial run).
     idle = page.get_by_role("contentinfo").get_by_role("button", name=re.compile(r"\| Idle$"))
     expect(idle).to_be_visible(timeout=timeout_ms)
     page.evaluate("""(keepLast) => {
