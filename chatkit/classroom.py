@@ -4,7 +4,8 @@ Introduced in notebook 06. A teacher does not run the chat server in a notebook:
 run ``python -m chatkit serve`` in a terminal. :class:`ServerProcess` does the same from
 a cell, so the notebook sees exactly what a teacher sees (the printed address, join code
 and teacher token, one log line per connection) and can stop it, or kill it as a crash
-would::
+would. The teacher's tools are :class:`chatkit.client.TeacherClient`, next to the
+students' client (also importable from here)::
 
     server = await ServerProcess.start("--join-code", "blue-fox", "--db", "chat.db")
     server.url, server.join_code          # what goes on the board
@@ -32,14 +33,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import socketio
-
 from chatkit import running
-from chatkit.client import ChatClient, ChatError
+from chatkit.client import ChatClient, TeacherClient
 
 __all__ = ["RedisProcess", "ServerProcess", "TeacherClient", "simulate_class"]
 
-TEACHER_NAMESPACE = "/teacher"
 #: The last line the teacher's server prints when it is up: everything before it is read.
 READY_LINE = "Press Ctrl-C to stop."
 _PR_SET_PDEATHSIG = 1
@@ -233,71 +231,6 @@ class RedisProcess:
                 self.process.kill()
                 await self.process.wait()
         Path(self.log).unlink(missing_ok=True)
-
-
-class TeacherClient:
-    """The teacher's tools: a socket.io client on the ``/teacher`` namespace.
-
-    Each method is a coroutine that returns the server's answer, or raises
-    :class:`~chatkit.client.ChatError` with the server's sentence if it refuses.
-    """
-
-    def __init__(self, sio: socketio.AsyncClient, timeout: float):
-        self.sio = sio
-        self.timeout = timeout
-
-    @classmethod
-    async def connect(cls, url: str, token: str, *, timeout: float = 5.0,
-                      name: str = "teacher") -> TeacherClient:
-        """Connect with the teacher token; raise ``ChatError`` if the server refuses it."""
-        sio = socketio.AsyncClient(handle_sigint=False, reconnection=False)
-        teacher = cls(sio, timeout)
-        reasons = []  # the server's own sentence, which python-socketio's exception loses
-        sio.on("connect_error", lambda data=None: reasons.append(data),
-               namespace=TEACHER_NAMESPACE)
-        await running.track(f"teacher:{name}", teacher.disconnect)
-        try:
-            await sio.connect(url, namespaces=[TEACHER_NAMESPACE], auth={"token": token},
-                              transports=["websocket"], wait_timeout=timeout)
-        except socketio.exceptions.ConnectionError as refusal:
-            await sio.shutdown()
-            said = reasons[0] if reasons else None
-            why = said.get("message") if isinstance(said, dict) else None
-            raise ChatError(why or str(refusal)) from None
-        return teacher
-
-    async def rooms(self) -> dict[str, list[str]]:
-        """Every room and who is in it."""
-        return (await self._call("rooms", {}))["rooms"]
-
-    async def kick(self, name: str) -> None:
-        """Disconnect ``name``; the name cannot come back for the kick period."""
-        await self._call("kick", {"name": name})
-
-    async def mute(self, name: str, seconds: float) -> None:
-        """Refuse ``name``'s messages for ``seconds``."""
-        await self._call("mute", {"name": name, "seconds": seconds})
-
-    async def announce(self, text: str, room: str | None = None) -> None:
-        """A ``notice`` to ``room``, or to everyone."""
-        await self._call("announce", {"text": text} | ({"room": room} if room else {}))
-
-    async def _call(self, event: str, payload: dict) -> dict:
-        try:
-            ack = await self.sio.call(event, payload, namespace=TEACHER_NAMESPACE,
-                                      timeout=self.timeout)
-        except socketio.exceptions.TimeoutError:
-            raise ChatError(f"no answer to {event} within {self.timeout:g} s") from None
-        except socketio.exceptions.BadNamespaceError:
-            raise ChatError("the teacher's connection is closed: connect again") from None
-        if not isinstance(ack, dict) or not ack.get("ok"):
-            why = ack.get("error") if isinstance(ack, dict) else None
-            raise ChatError(why or f"unexpected answer to {event}: {ack!r}")
-        return ack
-
-    async def disconnect(self) -> None:
-        """Leave; safe to call more than once."""
-        await self.sio.shutdown()
 
 
 async def simulate_class(url: str, groups: dict[str, Iterable[str]], *,

@@ -1,126 +1,57 @@
-"""ChatClient: a socket.io chat client that is safe in a notebook and loses nothing.
+"""ChatClient and TeacherClient: the chat's two clients, safe in a notebook.
 
-Introduced in notebook 02 (connect, join, say, wait for events); notebook 03 breaks its
-connection on purpose and watches it come back with every message exactly once;
-notebook 05's chat panel drives one. It speaks the protocol of docs/protocol.md, so it
-works with :class:`chatkit.server.ChatServer` or any server that follows it::
+Introduced in notebook 03, where :class:`ChatClient`'s connection breaks on purpose and
+comes back with every message exactly once; notebook 04 watches its rooms, notebook 05's
+chat panel drives one, and notebook 06 seats a class of them and gives the teacher a
+:class:`TeacherClient`. Both stand on :class:`chatkit.peer.Peer` and speak the protocol
+of docs/protocol.md (:mod:`chatkit.protocol`), so they work with
+:class:`chatkit.server.ChatServer` or any server that follows it::
 
     ada = await connect(url, "ada", rooms=["lobby"])
     await ada.say("lobby", "hello")              # 1: the id the server gave it
     event = await ada.next("said", timeout=5)    # waits for the next `said` event
     print(event)                                 # [lobby] ada: hello
+    event.data.text                              # 'hello': a protocol.Message
     await ada.disconnect()
 
-Underneath is python-socketio's ``AsyncClient``, with defaults chosen for a kernel:
-``handle_sigint=False`` (otherwise "Interrupt kernel" stops the kernel's loop), the
-WebSocket transport, short timeouts, and a reconnection loop of its own with a bounded
-number of attempts, that stops at once when the server refuses (a wrong code will not
-become right by retrying). On every reconnect the client sends its rooms, the last
-message id it saw (``offset``) and its ``session`` secret, so the server replays what
-it missed; messages said while the connection was down are sent again with their
-``client_id``, so the server keeps each exactly once.
-
-Handlers never print (output from a background task lands in the wrong cell): received
-events are kept in :attr:`ChatClient.events` and handed out by :meth:`ChatClient.next`.
+A :class:`ChatClient` reconnects by itself, a bounded number of times, and stops at once
+when the server refuses (a wrong code will not become right by retrying); it resumes
+with nothing lost and nothing twice (:mod:`chatkit.resume`). Every payload the server
+sends is checked once and becomes a :class:`~chatkit.protocol.Message`, ``Presence``,
+``Notice`` or ``Welcome``; one that breaks the protocol is logged and ignored. Handlers
+never print (output from a background task lands in the wrong cell): received events
+are kept in :attr:`ChatClient.events` and handed out by :meth:`ChatClient.next`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import logging
 import random
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
 
-from chatkit import running
+from chatkit import protocol, running
+from chatkit.peer import (
+    DEFAULT_MAX_EVENTS,
+    CannotConnect,
+    Event,
+    Inbox,
+    NoAnswer,
+    Peer,
+    Status,
+    StatusChange,
+    parse,
+)
+from chatkit.protocol import ChatError, ConnectionRefused, Message, Notice, Welcome
+from chatkit.resume import Outbox, Seen
 
-__all__ = [
-    "ChatClient",
-    "ChatError",
-    "ConnectionRefused",
-    "Event",
-    "Status",
-    "StatusChange",
-    "connect",
-]
-
-logger = logging.getLogger(__name__)
-
-NAMESPACE = "/chat"
-
-#: How many times a message is sent without an answer before say() gives up on it. A
-#: message that itself breaks the connection (too big for the server) is not re-sent
-#: forever.
-_MAX_SENDS = 3
-
-
-class Status(enum.Enum):
-    """Where a :class:`ChatClient` stands. Every change is kept in ``client.statuses``."""
-
-    CONNECTING = "connecting"      #: first connection under way
-    CONNECTED = "connected"        #: talking to the server
-    RECONNECTING = "reconnecting"  #: connection lost; trying again (detail: attempt n of m)
-    REFUSED = "refused"            #: the server said no (detail: its reason)
-    DISCONNECTED = "disconnected"  #: not connected, not trying (detail: why)
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """One status change: the new status and, when there is one, why (a sentence)."""
-
-    status: Status
-    detail: str | None = None
-
-    def __str__(self) -> str:
-        return self.status.value + (f" ({self.detail})" if self.detail else "")
-
-
-@dataclass(frozen=True)
-class Event:
-    """An event received from the server: ``said``, ``presence``, ``notice``, ``welcome``.
-
-    ``data`` is the event's payload as sent (see docs/protocol.md). ``str(event)`` reads
-    like a chat line; it leaves out the ``welcome`` event's secret session.
-    """
-
-    type: str
-    data: Any = field(default=None)
-
-    def __str__(self) -> str:
-        data = self.data if isinstance(self.data, dict) else {}
-        if self.type == "said":
-            return f"[{data.get('room')}] {data.get('name')}: {data.get('text')}"
-        if self.type == "presence":
-            return f"[{data.get('room')}] here: {', '.join(data.get('members', []))}"
-        if self.type == "notice":
-            return f"notice: {data.get('text')}"
-        if self.type == "welcome":
-            return f"welcome, {data.get('name')}"
-        return f"{self.type}: {self.data!r}"
-
-
-class ChatError(Exception):
-    """The server refused a request. ``str(error)`` is the server's own sentence."""
-
-
-class ConnectionRefused(ChatError):
-    """The server refused the connection (wrong join code, name taken...)."""
-
-
-@dataclass
-class _PendingSay:
-    """A message waiting for the server's ack, re-sent after a reconnect."""
-
-    payload: dict
-    answer: asyncio.Future
-    sends: int = 0
-    sent_on: int = -1  # the connection number it was last sent on
+__all__ = ["CannotConnect", "ChatClient", "ChatError", "ConnectionRefused", "Event",
+           "NoAnswer", "Status", "StatusChange", "TeacherClient", "connect"]
 
 
 #: The live client of each name, so that a new client with the same name can take over
@@ -128,7 +59,7 @@ class _PendingSay:
 _latest_by_name: weakref.WeakValueDictionary[str, ChatClient] = weakref.WeakValueDictionary()
 
 
-class ChatClient:
+class ChatClient(Peer):
     """A chat participant: one name, one connection to a chat server, resumed when lost.
 
     Every option is keyword-only.
@@ -152,6 +83,10 @@ class ChatClient:
             all at once.
         reconnect_delay_max: the longest wait between tries (default 5).
 
+    Memory:
+        max_events: how many received events :attr:`events` keeps, and how many
+            :meth:`next` can still hand out (default 10,000); the oldest go first.
+
     Transport:
         transports: ``("websocket",)`` by default; ``("polling", "websocket")`` starts
             with HTTP long-polling and upgrades, as a browser does. :meth:`drop_connection`
@@ -162,71 +97,48 @@ class ChatClient:
         on_event: called with each received :class:`Event`.
     """
 
+    namespace = protocol.CHAT
+
     def __init__(self, name: str, *, code: str | None = None, rooms: Iterable[str] = (),
                  connect_timeout: float = 5.0, request_timeout: float = 5.0,
                  say_timeout: float = 15.0,
                  reconnect: bool = True, reconnect_attempts: int = 5,
                  reconnect_delay: float = 0.5, reconnect_delay_max: float = 5.0,
+                 max_events: int = DEFAULT_MAX_EVENTS,
                  transports: Iterable[str] = ("websocket",),
                  on_status: Callable[[StatusChange], Any] | None = None,
                  on_event: Callable[[Event], Any] | None = None):
-        self.name = name.strip() if isinstance(name, str) else name
+        super().__init__(name.strip() if isinstance(name, str) else name,
+                         connect_timeout=connect_timeout, request_timeout=request_timeout,
+                         transports=transports)
         self.code = code
         self.initial_rooms = tuple(rooms)
-        self.connect_timeout = connect_timeout
-        self.request_timeout = request_timeout
         self.say_timeout = say_timeout
         self.reconnect = reconnect
         self.reconnect_attempts = reconnect_attempts
         self.reconnect_delay = reconnect_delay
         self.reconnect_delay_max = reconnect_delay_max
-        self.transports = tuple(transports)
-        self.url: str | None = None
-        #: Every event received, in order (duplicates of a resume already removed).
-        self.events: list[Event] = []
-        #: Every status change, in order.
-        self.statuses: list[StatusChange] = []
-        #: The python-socketio client underneath, for those who want to look inside.
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        self._status = StatusChange(Status.DISCONNECTED, "not connected yet")
-        self._status_watchers: list[Callable[[StatusChange], Any]] = []
+        self._inbox = Inbox(max_events)
         self._event_watchers: list[Callable[[Event], Any]] = []
         self.watch(on_status=on_status, on_event=on_event)
         self._session: str | None = None
-        self._history: str | None = None  # the server's message history, from `welcome`
         self._rooms: set[str] = set()
-        self._offset: int | None = None
-        self._last_id_by_room: dict[str, int] = {}
-        self._unread: list[Event] = []
-        self._arrived = asyncio.Event()
+        self._seen = Seen()
+        self._outbox = Outbox(self._emit_say)
         self._welcomed = asyncio.Event()
-        self._pending: dict[str, _PendingSay] = {}
-        self._refusal: str | None = None
-        self._connection_number = 0
         self._closing = False
-        self._send_lock = asyncio.Lock()  # keeps re-sent and new messages in order
         self._reconnect_task: asyncio.Task | None = None
         self._abort_reconnect = asyncio.Event()
-        self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
-        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        self.sio.on("*", self._on_event, namespace=NAMESPACE)
+        self.sio.on("disconnect", self._on_disconnect, namespace=self.namespace)
+        self.sio.on("*", self._on_event, namespace=self.namespace)
 
     # -- what a cell reads -----------------------------------------------------------
 
     @property
-    def status(self) -> Status:
-        """The current :class:`Status`."""
-        return self._status.status
-
-    @property
-    def detail(self) -> str | None:
-        """Why the client is in its status: a refusal's reason, a disconnect's cause."""
-        return self._status.detail
-
-    @property
-    def connected(self) -> bool:
-        """True while connected to the server."""
-        return self._status.status is Status.CONNECTED
+    def events(self) -> deque[Event]:
+        """The events received, oldest first: the newest ``max_events`` of them
+        (duplicates of a resume already removed)."""
+        return self._inbox.events
 
     @property
     def rooms(self) -> frozenset[str]:
@@ -236,25 +148,26 @@ class ChatClient:
     @property
     def offset(self) -> int | None:
         """The newest message id seen; sent on reconnect so the server replays what is after."""
-        return self._offset
+        return self._seen.offset
 
     @property
     def session(self) -> str | None:
         """The secret from the server's ``welcome``; it takes the name back on reconnect."""
         return self._session
 
-    def messages(self, room: str | None = None) -> list[dict]:
-        """Every message received (``said`` events), oldest first; only ``room``'s if given."""
+    def messages(self, room: str | None = None) -> list[Message]:
+        """The messages received (``said`` events) among :attr:`events`, oldest first;
+        only ``room``'s if given. Each is a :class:`~chatkit.protocol.Message`:
+        ``message.name``, ``message.text``, ``message.id``..."""
         return [event.data for event in self.events
-                if event.type == "said" and (room is None or event.data.get("room") == room)]
+                if event.type == protocol.SAID and (room is None or event.data.room == room)]
 
     def watch(self, *, on_status: Callable[[StatusChange], Any] | None = None,
               on_event: Callable[[Event], Any] | None = None) -> None:
         """Add observers: ``on_status(change)`` at each status change, ``on_event(event)``
         for each received event. They run inside the client's event handlers: they must
         not print, and an exception they raise is logged, not propagated."""
-        if on_status is not None:
-            self._status_watchers.append(on_status)
+        super().watch(on_status=on_status)
         if on_event is not None:
             self._event_watchers.append(on_event)
 
@@ -308,52 +221,31 @@ class ChatClient:
             await asyncio.gather(self._reconnect_task, return_exceptions=True)
             self._reconnect_task = None
         await self.sio.disconnect()
-        self._fail_pending(f"{self.name} disconnected before the server answered")
+        self._outbox.fail(f"{self.name} disconnected before the server answered")
         if self.status not in (Status.DISCONNECTED, Status.REFUSED):
             self._set_status(Status.DISCONNECTED, "client disconnect")
-
-    async def drop_connection(self) -> None:
-        """Break the connection as a network failure would, to see the client resume.
-
-        For demos and tests: the WebSocket is closed under the client's feet, the server
-        sees "transport close", and the client reconnects as after any lost connection.
-        Note: this method is a coroutine.
-        """
-        websocket = getattr(self.sio.eio, "ws", None)
-        if not self.connected or self.sio.eio.current_transport != "websocket" or websocket is None:
-            raise ChatError(f"{self.name} has no WebSocket connection to drop")
-        await websocket.close()
-
-    async def __aenter__(self) -> ChatClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.disconnect()
 
     # -- talking ---------------------------------------------------------------------
 
     async def join(self, room: str, *, timeout: float | None = None) -> dict:
-        """Join ``room``; return the server's ack ``{"ok", "room", "members", "history"}``.
+        """Join ``room``; return the server's ack ``{"ok", "room", "members", "history"}``,
+        its ``history`` (the room's last messages) as :class:`~chatkit.protocol.Message`.
 
         Raises :class:`ChatError` with the server's sentence if refused (bad room name,
         already in it), :class:`TimeoutError` without an answer.
         Note: this method is a coroutine.
         """
-        ack = await self._request("join", {"room": room}, timeout)
+        ack = await self._request(protocol.JOIN, {"room": room}, timeout)
+        parsed = (parse(protocol.SAID, message, self.url) for message in ack.get("history", ()))
+        ack["history"] = [message for message in parsed if message is not None]
         self._rooms.add(ack["room"])
-        newest = max((message["id"] for message in ack.get("history", ())), default=None)
-        if newest is not None:
-            # The server sends join, leave and say one at a time, so a history never
-            # runs ahead of the `said` events already on their way: its newest id
-            # counts as seen, and a resume does not send that history again.
-            self._last_id_by_room[room] = max(self._last_id_by_room.get(room, 0), newest)
-            self._offset = max(self._offset or 0, newest)
+        self._seen.history(ack["room"], ack["history"])
         return ack
 
     async def leave(self, room: str, *, timeout: float | None = None) -> None:
         """Leave ``room``. Raises :class:`ChatError` if refused (not in it).
         Note: this method is a coroutine."""
-        await self._request("leave", {"room": room}, timeout)
+        await self._request(protocol.LEAVE, {"room": room}, timeout)
         self._rooms.discard(room)
 
     async def say(self, room: str, text: str, *, client_id: str | None = None,
@@ -371,21 +263,15 @@ class ChatClient:
         if self.status not in (Status.CONNECTED, Status.RECONNECTING):
             raise ChatError(f"{self.name} is not connected ({self.status.value})")
         client_id = client_id or uuid.uuid4().hex
-        pending = _PendingSay({"room": room, "text": text, "client_id": client_id},
-                              asyncio.get_running_loop().create_future())
-        self._pending[client_id] = pending
         wait = self.say_timeout if timeout is None else timeout
         try:
-            async with self._send_lock:
-                await self._send(pending)
-            ack = await asyncio.wait_for(asyncio.shield(pending.answer), wait)
+            ack = await self._outbox.send({"room": room, "text": text, "client_id": client_id},
+                                          wait)
         except TimeoutError:
-            raise TimeoutError(
+            raise NoAnswer(
                 f"no answer to say within {wait:g} s; the message may still arrive. "
                 f"Saying it again with client_id={client_id!r} is safe.") from None
-        finally:
-            self._pending.pop(client_id, None)
-        return self._check(ack)["id"]
+        return protocol.check_ack(ack, protocol.SAY)["id"]
 
     async def next(self, type: str | None = None, *, timeout: float = 5.0) -> Event:
         """The next received event not yet taken by ``next``, of ``type`` if given.
@@ -394,66 +280,37 @@ class ChatClient:
         then raises :class:`TimeoutError` saying what did arrive.
         Note: this method is a coroutine.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            for index, event in enumerate(self._unread):
-                if type is None or event.type == type:
-                    del self._unread[index]
-                    return event
-            self._arrived.clear()
-            remaining = deadline - loop.time()
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                await asyncio.wait_for(self._arrived.wait(), remaining)
-            except TimeoutError:
-                waiting = [event.type for event in self._unread]
-                raise TimeoutError(
-                    f"no {type or 'event'} for {self.name} within {timeout:g} s "
-                    f"(status: {self._status}; unread: {waiting or 'none'})") from None
+        try:
+            return await self._inbox.next(type, timeout=timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no {type or 'event'} for {self.name} within {timeout:g} s "
+                f"(status: {self._status}; unread: {self._inbox.unread() or 'none'})") from None
 
     # -- inside: connection ----------------------------------------------------------
 
     def _auth(self) -> dict:
         """The connect payload, made afresh for every attempt (python-socketio calls it)."""
-        auth: dict[str, Any] = {"name": self.name}
-        if self.code is not None:
-            auth["code"] = self.code
-        if self._session is not None:
-            auth["session"] = self._session
-        if self._rooms:
-            auth["rooms"] = sorted(self._rooms)
-            auth["offset"] = self._offset or 0
-            if self._history is not None:
-                auth["history"] = self._history
-        return auth
+        resume = bool(self._rooms)
+        return protocol.chat_auth(
+            self.name, code=self.code, session=self._session,
+            rooms=sorted(self._rooms) if resume else None,
+            offset=(self._seen.offset or 0) if resume else None,
+            history_id=self._seen.history_id if resume else None)
 
     async def _open(self) -> None:
         """Connect once and wait for ``welcome``; then re-send what waits for an answer."""
-        self._refusal = None
         self._welcomed.clear()
-        try:
-            await self.sio.connect(self.url, auth=self._auth, namespaces=[NAMESPACE],
-                                   transports=list(self.transports),
-                                   wait_timeout=self.connect_timeout)
-        except socketio.exceptions.ConnectionError as exc:
-            if self._refusal is not None:
-                raise ConnectionRefused(self._refusal) from None
-            raise ConnectionError(f"cannot connect to {self.url}: {exc}") from None
+        await self._connect_once(self.url, self._auth)
         try:  # the welcome carries the session that a later reconnect needs
             await asyncio.wait_for(self._welcomed.wait(), self.connect_timeout)
         except TimeoutError:
             await self.sio.disconnect()
-            raise ConnectionError(f"{self.url} accepted the connection but sent no welcome "
-                                  f"within {self.connect_timeout:g} s") from None
+            raise CannotConnect(f"{self.url} accepted the connection but sent no welcome "
+                                f"within {self.connect_timeout:g} s") from None
         if self._closing:
             return
-        async with self._send_lock:
-            self._connection_number += 1
-            self._set_status(Status.CONNECTED)
-            for pending in list(self._pending.values()):
-                await self._send(pending)
+        await self._outbox.connected(then=lambda: self._set_status(Status.CONNECTED))
 
     async def _reconnect(self) -> None:
         """Try again, waiting longer each time, until connected, refused or out of tries."""
@@ -471,7 +328,7 @@ class ChatClient:
                 await self._open()
             except ConnectionRefused as refusal:
                 self._set_status(Status.REFUSED, str(refusal))
-                self._fail_pending(f"the server refused to reconnect: {refusal}")
+                self._outbox.fail(f"the server refused to reconnect: {refusal}")
                 await self.sio.disconnect()
                 return
             except (ConnectionError, TimeoutError, ValueError) as exc:
@@ -482,14 +339,8 @@ class ChatClient:
             delay = min(delay * 2, self.reconnect_delay_max)
         self._set_status(Status.DISCONNECTED,
                          f"gave up after {self.reconnect_attempts} attempts: {problem}")
-        self._fail_pending(f"{self.name} could not reconnect")
+        self._outbox.fail(f"{self.name} could not reconnect")
         await self.sio.disconnect()
-
-    def _on_connect_error(self, data: Any = None) -> None:
-        # The server refuses with {"message": why}; python-socketio also reports a
-        # server it cannot reach here, with a bare string: that is no refusal.
-        if isinstance(data, dict):
-            self._refusal = str(data.get("message") or "the server refused the connection")
 
     def _on_disconnect(self, reason: str | None = None) -> None:
         if self._closing or reason == self.sio.reason.CLIENT_DISCONNECT:
@@ -500,11 +351,11 @@ class ChatClient:
             # On purpose (another connection took the name, a teacher's kick): do not
             # come back, or two clients would take the name from each other forever.
             self._set_status(Status.DISCONNECTED, "the server closed the connection")
-            self._fail_pending(f"the server closed {self.name}'s connection")
+            self._outbox.fail(f"the server closed {self.name}'s connection")
             return
         if not self.reconnect:
             self._set_status(Status.DISCONNECTED, f"connection lost ({reason})")
-            self._fail_pending(f"{self.name}'s connection was lost")
+            self._outbox.fail(f"{self.name}'s connection was lost")
             return
         if self._reconnect_task is None or self._reconnect_task.done():
             self._abort_reconnect.clear()
@@ -513,98 +364,39 @@ class ChatClient:
     # -- inside: events --------------------------------------------------------------
 
     def _on_event(self, event: str, *args: Any) -> None:
-        data = args[0] if len(args) == 1 else list(args)
-        if event == "welcome" and isinstance(data, dict):
-            self._session = data.get("session", self._session)
-            history = data.get("history")
-            if history != self._history:
-                # A new history (say, a server restarted without --db): its ids start
-                # again, and the replay that follows is all new to us.
-                self._last_id_by_room.clear()
-                self._offset = None
-                self._history = history
+        data = parse(event, args[0] if len(args) == 1 else list(args), self.url)
+        if data is None:
+            return
+        if isinstance(data, Welcome):
+            self._session = data.session
+            self._seen.welcome(data)
             self._welcomed.set()
-        if event == "said" and isinstance(data, dict) and not self._first_time(data):
+        if isinstance(data, Message) and not self._seen.first_time(data):
             return
         received = Event(event, data)
-        self.events.append(received)
-        self._unread.append(received)
-        self._arrived.set()
+        self._inbox.put(received)
         for watcher in self._event_watchers:
             self._call_watcher(watcher, received)
 
-    def _first_time(self, message: dict) -> bool:
-        """Whether a `said` is new; ids grow per room, so an old id is a duplicate."""
-        room, message_id = message.get("room"), message.get("id")
-        if not isinstance(message_id, int):
-            return True
-        if message_id <= self._last_id_by_room.get(room, 0):
-            return False
-        self._last_id_by_room[room] = message_id
-        self._offset = max(self._offset or 0, message_id)
-        return True
-
     def _set_status(self, status: Status, detail: str | None = None) -> None:
-        self._status = StatusChange(status, detail)
-        self.statuses.append(self._status)
-        for watcher in self._status_watchers:
-            self._call_watcher(watcher, self._status)
-
-    def _call_watcher(self, watcher: Callable[[Any], Any], value: Any) -> None:
-        try:
-            watcher(value)
-        except Exception:
-            logger.warning("a watcher of %s failed", self.name, exc_info=True)
+        if status is not Status.CONNECTED:
+            self._outbox.disconnected()  # what is said now waits for the next connection
+        super()._set_status(status, detail)
 
     # -- inside: requests ------------------------------------------------------------
 
-    async def _request(self, event: str, data: dict, timeout: float | None) -> dict:
+    async def _request(self, request: str, data: dict, timeout: float | None) -> dict:
         if not self.connected:
             raise ChatError(f"{self.name} is not connected ({self.status.value})")
-        wait = self.request_timeout if timeout is None else timeout
+        return await self._call(request, data, timeout)
+
+    async def _emit_say(self, payload: dict, on_ack: Callable[[Any], None]) -> None:
         try:
-            ack = await self.sio.call(event, data, namespace=NAMESPACE, timeout=wait)
-        except socketio.exceptions.TimeoutError:
-            raise TimeoutError(f"no answer to {event} within {wait:g} s") from None
+            await self.sio.emit(protocol.SAY, payload, namespace=self.namespace,
+                                callback=lambda *ack: on_ack(ack[0] if len(ack) == 1
+                                                             else list(ack)))
         except socketio.exceptions.BadNamespaceError:
-            raise ChatError(f"{self.name} lost its connection during {event}") from None
-        return self._check(ack)
-
-    @staticmethod
-    def _check(ack: Any) -> dict:
-        if not isinstance(ack, dict):
-            raise ChatError(f"the server answered {ack!r}, not an object")
-        if not ack.get("ok"):
-            raise ChatError(ack.get("error") or "the server refused, without saying why")
-        return ack
-
-    async def _send(self, pending: _PendingSay) -> None:
-        """Send a waiting message on the current connection, unless already sent on it."""
-        if not self.connected or pending.sent_on == self._connection_number:
-            return
-        if pending.sends >= _MAX_SENDS:
-            if not pending.answer.done():
-                pending.answer.set_exception(ChatError(
-                    f"sent {_MAX_SENDS} times without an answer; given up"))
-            return
-        client_id = pending.payload["client_id"]
-        pending.sends += 1
-        pending.sent_on = self._connection_number
-        try:
-            await self.sio.emit("say", pending.payload, namespace=NAMESPACE,
-                                callback=lambda *ack: self._on_say_ack(client_id, ack))
-        except socketio.exceptions.BadNamespaceError:
-            pass  # lost meanwhile: it is sent again after the reconnect
-
-    def _on_say_ack(self, client_id: str, ack: tuple) -> None:
-        pending = self._pending.get(client_id)
-        if pending is not None and not pending.answer.done():
-            pending.answer.set_result(ack[0] if len(ack) == 1 else list(ack))
-
-    def _fail_pending(self, why: str) -> None:
-        for pending in self._pending.values():
-            if not pending.answer.done():
-                pending.answer.set_exception(ChatError(why))
+            raise ConnectionError(f"{self.name} has no connection") from None
 
     def __repr__(self) -> str:
         where = f" to {self.url}" if self.url else ""
@@ -618,3 +410,67 @@ async def connect(url: str, name: str, **options: Any) -> ChatClient:
     Note: this function is a coroutine.
     """
     return await ChatClient(name, **options).connect(url)
+
+
+class TeacherClient(Peer):
+    """The teacher's tools: a client of the ``/teacher`` namespace (notebook 06).
+
+    Each method is a coroutine that returns the server's answer, or raises
+    :class:`~chatkit.protocol.ChatError` with the server's sentence if it refuses
+    (:class:`~chatkit.peer.NoAnswer`, a ChatError too, without an answer in time). It
+    does not reconnect: after a lost connection, connect again.
+    """
+
+    namespace = protocol.TEACHER
+
+    @classmethod
+    async def connect(cls, url: str, token: str, *, timeout: float = 5.0,
+                      name: str = "teacher") -> TeacherClient:
+        """Connect with the teacher token; raise ``ChatError`` if the server refuses it.
+
+        ``timeout`` is for the connection and for each request. ``name`` is the one
+        :mod:`chatkit.running` knows it by (``teacher:<name>``), so that
+        ``running.stop_all()`` disconnects it. Note: this method is a coroutine.
+        """
+        teacher = cls(name, connect_timeout=timeout, request_timeout=timeout)
+        teacher.sio.on("disconnect", teacher._on_disconnect, namespace=cls.namespace)
+        await running.track(f"teacher:{name}", teacher.disconnect)
+        teacher._set_status(Status.CONNECTING)
+        try:
+            await teacher._connect_once(url, protocol.teacher_auth(token))
+        except ChatError as problem:
+            refused = isinstance(problem, ConnectionRefused)
+            teacher._set_status(Status.REFUSED if refused else Status.DISCONNECTED, str(problem))
+            await teacher.sio.disconnect()  # closes the HTTP session a failed try leaves open
+            raise
+        teacher._set_status(Status.CONNECTED)
+        return teacher
+
+    async def rooms(self) -> dict[str, list[str]]:
+        """Every room and who is in it."""
+        return (await self._call(protocol.ROOMS, {}))["rooms"]
+
+    async def kick(self, name: str) -> None:
+        """Disconnect ``name``; the name cannot come back for the kick period."""
+        await self._call(protocol.KICK, {"name": name})
+
+    async def mute(self, name: str, seconds: float) -> None:
+        """Refuse ``name``'s messages for ``seconds``."""
+        await self._call(protocol.MUTE, {"name": name, "seconds": seconds})
+
+    async def announce(self, text: str, room: str | None = None) -> None:
+        """A ``notice`` to ``room``, or to everyone."""
+        await self._call(protocol.ANNOUNCE, Notice(text, room).to_dict())
+
+    async def disconnect(self) -> None:
+        """Leave; safe to call more than once. Note: this method is a coroutine."""
+        await self.sio.shutdown()
+        if self.status is not Status.REFUSED:
+            self._set_status(Status.DISCONNECTED, "client disconnect")
+
+    def _on_disconnect(self, reason: str | None = None) -> None:
+        if self.status is Status.CONNECTED:
+            self._set_status(Status.DISCONNECTED, f"connection lost ({reason})")
+
+    def __repr__(self) -> str:
+        return f"<TeacherClient {self.name!r} to {self.url}: {self._status}>"

@@ -13,8 +13,9 @@ Three rules keep it fast and safe:
 
 * what other people type is data: the browser sets it as text, never as HTML;
 * a new message is sent to the browser on its own, so appending the 5,000th message
-  costs what the 10th did; the panel keeps the last ``max_messages`` (default 500) in
-  memory and on screen, and older ones are dropped (the server keeps history);
+  costs what the 10th did; the panel keeps the last ``max_messages`` (default 500) of
+  each room in memory and on screen, and older ones are dropped (the server keeps
+  history);
 * event handlers only change widgets; nothing here prints into the notebook.
 """
 
@@ -25,6 +26,7 @@ import html
 import logging
 import time
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,9 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
-from chatkit.client import ChatClient, ChatError, Event, Status, StatusChange
+from chatkit import protocol
+from chatkit.client import ChatClient, Event, Status, StatusChange
+from chatkit.protocol import ChatError, Message, Notice, Presence
 
 __all__ = ["ChatPanel", "ChatView", "make_row"]
 
@@ -46,7 +50,11 @@ DEFAULT_MAX_MESSAGES = 500
 
 def make_row(kind: str, text: str, *, name: str = "", ts: float | None = None,
              id: int | None = None) -> dict:
-    """One row of the message list, as the browser draws it (local time, HH:MM:SS)."""
+    """One row of the message list, as the browser draws it (local time, HH:MM:SS).
+
+    ``kind`` names the event the row shows (``protocol.SAID``, ``NOTICE``, ``PRESENCE``),
+    or is "mine" (your own message) or "refused"; the browser styles each kind.
+    """
     stamp = time.strftime("%H:%M:%S", time.localtime(ts if ts is not None else time.time()))
     return {"kind": kind, "name": name, "text": text, "time": stamp, "id": id}
 
@@ -54,9 +62,10 @@ def make_row(kind: str, text: str, *, name: str = "", ts: float | None = None,
 class ChatView(anywidget.AnyWidget):
     """The message list and input line; the browser side is ``panel_view.js``.
 
-    ``messages`` holds what is shown (at most ``max_messages``, set when it is made;
-    oldest dropped first); ``draft`` is the text in the input line. Enter or Send in the
-    browser calls the ``on_submit`` handlers with the text typed.
+    ``messages`` holds the rows shown (at most ``max_messages``, set when it is made;
+    oldest dropped first): its own, or those :meth:`show` was given; ``draft`` is the
+    text in the input line. Enter or Send in the browser calls the ``on_submit`` handlers
+    with the text typed.
     """
 
     _esm = HERE / "panel_view.js"
@@ -79,7 +88,8 @@ class ChatView(anywidget.AnyWidget):
         return self.add_row(make_row(kind, text, name=name, ts=ts))
 
     def add_row(self, row: dict) -> dict:
-        """Add a row made by :func:`make_row`; only this row travels to the browser."""
+        """Add a row made by :func:`make_row` to :attr:`messages`; only this row travels
+        to the browser."""
         self.messages.append(row)
         self.send({"type": "append", "message": row})
         return row
@@ -108,11 +118,16 @@ class ChatView(anywidget.AnyWidget):
         elif content.get("type") == "submit" and isinstance(content.get("text"), str):
             self.submit(content["text"])
 
-    def show(self, messages: list[dict]) -> None:
-        """Replace every row at once (switching rooms); keeps the last ``max_messages``."""
-        self.messages.clear()
-        self.messages.extend(messages)
-        self.send({"type": "reset", "messages": list(self.messages)})
+    def show(self, rows: Iterable[dict]) -> None:
+        """Replace every row at once (switching rooms); keeps the last ``max_messages``.
+
+        A deque of rows is kept itself, not copied: rows :meth:`add_row` adds go into it,
+        so whoever made it (a panel, for one room) needs no copy of its own.
+        """
+        if not isinstance(rows, deque) or rows.maxlen != self.max_messages:
+            rows = deque(rows, maxlen=self.max_messages)
+        self.messages = rows
+        self.send({"type": "reset", "messages": list(rows)})
 
 
 _STATUS_COLOURS = {
@@ -146,6 +161,9 @@ class ChatPanel(widgets.VBox):
         self.max_messages = max_messages
         self.members: dict[str, list[str]] = {}
         self.unread: dict[str, int] = {}
+        # The panel's only rows: per room, the newest max_messages. The view shows the
+        # shown room's deque itself, not a copy, and the client's events keep each
+        # Message, whose strings the rows share: each message's text is in memory once.
         self._by_room: dict[str, deque[dict]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._loop = asyncio.get_running_loop()  # the cells' loop, where the client lives
@@ -256,8 +274,8 @@ class ChatPanel(widgets.VBox):
                 del self._by_room[room]
             self._refuse(f"cannot join {room!r}: {refusal}")
             return
-        self.members[ack["room"]] = list(ack.get("members", []))
-        self._remember(ack["room"], ack.get("history", []))
+        self.members[ack["room"]] = list(ack["members"])
+        self._remember(ack["room"], ack["history"])
         self.new_room.value = ""
         self._select(ack["room"])
 
@@ -293,24 +311,23 @@ class ChatPanel(widgets.VBox):
             logger.error("chat panel action failed", exc_info=task.exception())
             self._refuse(f"failed: {task.exception()}")
 
-    def _remember(self, room: str, messages) -> None:
+    def _remember(self, room: str, messages: Iterable[Message]) -> None:
         """Put ``messages`` (a join's history) before the rows ``room`` already has."""
         rows = self._by_room.setdefault(room, deque(maxlen=self.max_messages))
         seen = {row["id"] for row in rows}
-        older = [self._row(message) for message in messages if message.get("id") not in seen]
+        older = [self._row(message) for message in messages if message.id not in seen]
         rows.extendleft(reversed(older))
         self._refresh_rooms()
 
-    def _row(self, message: dict) -> dict:
-        kind = "mine" if message.get("name") == self.client.name else "said"
-        return make_row(kind, str(message.get("text", "")), name=str(message.get("name", "")),
-                        ts=message.get("ts"), id=message.get("id"))
+    def _row(self, message: Message) -> dict:
+        kind = "mine" if message.name == self.client.name else protocol.SAID
+        return make_row(kind, message.text, name=message.name, ts=message.ts, id=message.id)
 
     def _select(self, room: str | None) -> None:
         self.room = room
         self.unread.pop(room, None)
         self._refresh_rooms()
-        self.view.show(list(self._by_room.get(room, ())))
+        self.view.show(self._by_room.get(room, deque(maxlen=self.max_messages)))
         self._refresh_members()
 
     def _on_pick(self, change) -> None:
@@ -340,22 +357,23 @@ class ChatPanel(widgets.VBox):
         self.view.enabled = change.status in (Status.CONNECTED, Status.RECONNECTING)
 
     def _on_event(self, event: Event) -> None:
-        data = event.data if isinstance(event.data, dict) else {}
-        if event.type == "said":
-            self._add(data.get("room"), self._row(data), unread=True)
-        elif event.type == "presence":
-            self._on_presence(data.get("room"), list(data.get("members", [])))
-        elif event.type == "notice":
-            self._add(data.get("room", self.room), make_row("notice", str(data.get("text", ""))))
+        data = event.data  # checked by the client: a Message, Presence or Notice
+        if isinstance(data, Message):
+            self._add(data.room, self._row(data), unread=True)
+        elif isinstance(data, Presence):
+            self._on_presence(data.room, list(data.members))
+        elif isinstance(data, Notice):
+            self._add(data.room or self.room, make_row(protocol.NOTICE, data.text))
 
     def _add(self, room: str | None, row: dict, *, unread: bool = False) -> None:
         """Keep ``row`` in ``room``'s list; draw it if that room is shown."""
         if room not in self._by_room:
             return
-        self._by_room[room].append(row)
         if room == self.room:
-            self.view.add_row(row)
-        elif unread:
+            self.view.add_row(row)  # the view's rows are this room's deque: one append
+            return
+        self._by_room[room].append(row)
+        if unread:
             self.unread[room] = self.unread.get(room, 0) + 1
             self._refresh_rooms()
 
@@ -366,8 +384,8 @@ class ChatPanel(widgets.VBox):
         if not known:
             return
         for name in sorted(set(members) - before):
-            self._add(room, make_row("presence", f"{name} joined"))
+            self._add(room, make_row(protocol.PRESENCE, f"{name} joined"))
         for name in sorted(before - set(members)):
-            self._add(room, make_row("presence", f"{name} left"))
+            self._add(room, make_row(protocol.PRESENCE, f"{name} left"))
         if room == self.room:
             self._refresh_members()

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from chatkit import running
-from chatkit.classroom import RedisProcess, ServerProcess, TeacherClient, simulate_class
-from chatkit.client import ChatClient, ChatError, Status
+from chatkit import protocol, running
+from chatkit.classroom import RedisProcess, ServerProcess, simulate_class
+from chatkit.client import ChatClient, ChatError, Status, TeacherClient
 from tests.conftest import timeout
 from tests.redisserver import redis_server_path
 
@@ -62,7 +62,8 @@ async def test_teacher_tools_round_trip(server):
     assert {room: sorted(names) for room, names in (await teacher.rooms()).items()} == \
         {"a": ["ada", "bo"], "b": ["cy"]}
     await teacher.announce("to b only", room="b")
-    assert (await students["cy"].next("notice", timeout=timeout(5))).data["text"] == "to b only"
+    notice = await students["cy"].next(protocol.NOTICE, timeout=timeout(5))
+    assert notice.data.text == "to b only"
     await teacher.mute("bo", seconds=30)
     with pytest.raises(ChatError, match="muted"):
         await students["bo"].say("a", "hello?")
@@ -126,3 +127,23 @@ async def test_redis_missing_is_explained(monkeypatch):
     monkeypatch.setenv("PATH", os.devnull)
     with pytest.raises(RuntimeError, match="make redis"):
         await RedisProcess.start()
+
+
+
+async def test_teacher_status_follows_its_connection(server):
+    """A TeacherClient says where it stands: connected, then disconnected when the server
+    goes, and refused with the server's reason for a wrong token."""
+    teacher = await TeacherClient.connect(server.url, "owl-7-secret")
+    assert teacher.connected and teacher.status is Status.CONNECTED
+    await server.kill()
+    await running.wait_for(lambda: teacher.status is Status.DISCONNECTED, timeout(5))
+    assert teacher.detail.startswith("connection lost")
+    assert repr(teacher).startswith("<TeacherClient 'teacher' to http://127.0.0.1:")
+
+
+async def test_a_wrong_teacher_token_leaves_the_teacher_refused(server):
+    """The refusal is a ConnectionRefused (a ChatError), and no connection is left open."""
+    with pytest.raises(protocol.ConnectionRefused, match="Wrong teacher token"):
+        await TeacherClient.connect(server.url, "guess", name="guesser")
+    assert running.running().get("teacher:guesser") == "tracked"
+    await running.stop("teacher:guesser")  # safe on a client that never connected

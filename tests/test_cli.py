@@ -285,8 +285,8 @@ async def test_sigkill_mid_chat_loses_no_acknowledged_message(launched, tmp_path
     everything = list(range(30))
     await running.wait_for(lambda: ada.offset == acked[-1], timeout(15), what="ada to catch up")
     lobby = ada.messages("lobby")
-    assert [m["text"] for m in lobby] == [f"m{n}" for n in everything]
-    assert [m["id"] for m in lobby] == acked
+    assert [m.text for m in lobby] == [f"m{n}" for n in everything]
+    assert [m.id for m in lobby] == acked
     cy, _ = await connect(second.url, {"name": "cy"})
     joined = await cy.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
     assert [m["id"] for m in joined["history"]] == acked
@@ -339,7 +339,7 @@ async def test_teacher_tools_need_the_printed_token(launched):
     assert status == 0 and "the teacher kicked ada out for 60 s" in err
 
 
-async def test_two_processes_on_one_redis_hear_each_other_in_order(launched, redis_url):
+async def test_two_processes_on_one_redis_hear_each_other_in_order(launched, redis_url):  # noqa: F811
     """Two `serve --redis` processes share one code, token and chat: a student of each
     hears both, every message once, both in the same (id) order."""
     first = await launched("--redis", redis_url, "--rate", "0")

@@ -1,15 +1,24 @@
 """ChatClient against a real ChatServer on 127.0.0.1: talking, refusals, and resume."""
 
 import asyncio
+import logging
 
 import pytest
 import socketio
 
-from chatkit import running
-from chatkit.sio import leftover_tasks
-from chatkit.client import (ChatClient, ChatError, ConnectionRefused, Event, Status,
-                            StatusChange, connect)
+from chatkit import protocol, running
+from chatkit.client import (
+    ChatClient,
+    ChatError,
+    ConnectionRefused,
+    Event,
+    Status,
+    StatusChange,
+    connect,
+)
+from chatkit.protocol import Message, Notice, Presence, Welcome
 from chatkit.server import ChatServer
+from chatkit.tasks import leftover_tasks
 from tests.conftest import timeout
 
 FAST = {"reconnect_delay": 0.05, "reconnect_delay_max": 0.2}
@@ -46,8 +55,8 @@ async def test_connect_join_say_and_next(server):
     ack = await ada.join("lobby")
     assert ack == {"ok": True, "room": "lobby", "members": ["ada"], "history": []}
     message_id = await ada.say("lobby", "hello")
-    event = await ada.next("said", timeout=timeout(5))
-    assert event.data["id"] == message_id and event.data["text"] == "hello"
+    event = await ada.next(protocol.SAID, timeout=timeout(5))
+    assert event.data.id == message_id and event.data.text == "hello"
     assert str(event) == "[lobby] ada: hello"
     assert ada.rooms == {"lobby"} and ada.offset == message_id
 
@@ -58,7 +67,7 @@ async def test_rooms_option_joins_after_connecting(server):
     await bob.say("lobby", "before ada")
     ada = await connect(server.url, "ada", rooms=["lobby", "games"])
     assert ada.rooms == {"lobby", "games"}
-    assert server.snapshot()["/chat"] == {"games": ["ada"], "lobby": ["ada", "bob"]}
+    assert server.snapshot()[protocol.CHAT] == {"games": ["ada"], "lobby": ["ada", "bob"]}
 
 
 async def test_join_returns_history_and_counts_it_as_seen(server):
@@ -67,7 +76,8 @@ async def test_join_returns_history_and_counts_it_as_seen(server):
     last = [await bob.say("lobby", text) for text in ("one", "two")][-1]
     ada = await connect(server.url, "ada")
     ack = await ada.join("lobby")
-    assert [m["text"] for m in ack["history"]] == ["one", "two"]
+    assert [m.text for m in ack["history"]] == ["one", "two"]
+    assert all(isinstance(m, Message) for m in ack["history"])
     assert ada.offset == last
 
 
@@ -75,13 +85,17 @@ async def test_events_are_recorded_and_next_filters_by_type(server):
     """Every event is recorded; next(type) skips others and leaves them for later."""
     ada = await connect(server.url, "ada", rooms=["lobby"])
     await ada.say("lobby", "hi")
-    said = await ada.next("said", timeout=timeout(5))
+    said = await ada.next(protocol.SAID, timeout=timeout(5))
     welcome = await ada.next(timeout=timeout(5))
     presence = await ada.next(timeout=timeout(5))
-    assert (said.type, welcome.type, presence.type) == ("said", "welcome", "presence")
+    assert (said.type, welcome.type, presence.type) == (protocol.SAID, protocol.WELCOME,
+                                                        protocol.PRESENCE)
+    assert isinstance(said.data, Message) and isinstance(welcome.data, Welcome)
+    assert presence.data == Presence("lobby", ("ada",))
     assert str(welcome) == "welcome, ada"  # the secret session is not shown
     assert str(presence) == "[lobby] here: ada"
-    assert [event.type for event in ada.events] == ["welcome", "presence", "said"]
+    assert [event.type for event in ada.events] == [protocol.WELCOME, protocol.PRESENCE,
+                                                    protocol.SAID]
     assert ada.messages() == ada.messages("lobby") == [said.data]
     assert ada.messages("elsewhere") == []
 
@@ -90,7 +104,7 @@ async def test_next_times_out_with_what_did_arrive(server):
     """next() raises TimeoutError saying which events are unread."""
     ada = await connect(server.url, "ada")
     with pytest.raises(TimeoutError, match=r"no said for ada within .* unread: \['welcome'\]"):
-        await ada.next("said", timeout=0.05)
+        await ada.next(protocol.SAID, timeout=0.05)
 
 
 async def test_refused_requests_raise_chat_error_with_the_servers_sentence(server):
@@ -119,7 +133,7 @@ async def test_say_with_the_same_client_id_returns_the_same_id(server):
     assert await ada.say("lobby", "once", client_id="mine-1") == first
     marker = await ada.say("lobby", "marker")
     await until(lambda: ada.offset == marker, "the marker")
-    assert [m["text"] for m in ada.messages()] == ["once", "marker"]
+    assert [m.text for m in ada.messages()] == ["once", "marker"]
 
 
 async def test_requests_need_a_connection(server):
@@ -172,7 +186,7 @@ async def test_status_changes_reach_observers(server):
     assert kinds[2] is Status.RECONNECTING and kinds[-2:] == [Status.CONNECTED, Status.DISCONNECTED]
     assert seen[-1] == StatusChange(Status.DISCONNECTED, "client disconnect")
     assert str(seen[2]) == "reconnecting (attempt 1 of 5)"
-    assert [event.type for event in received] == ["welcome", "welcome"]
+    assert [event.type for event in received] == [protocol.WELCOME, protocol.WELCOME]
 
 
 async def test_a_failing_observer_is_logged_not_raised(server, caplog):
@@ -192,7 +206,7 @@ async def test_rerunning_a_cell_replaces_the_client_of_that_name(server):
     assert running.running()["client:ada"] == "tracked"
     new = await connect(server.url, "ada", rooms=["lobby"])
     assert old.status is Status.DISCONNECTED and new.connected
-    await until(lambda: server.snapshot()["/chat"] == {"lobby": ["ada"]}, "one ada")
+    await until(lambda: server.snapshot()[protocol.CHAT] == {"lobby": ["ada"]}, "one ada")
     assert (await new.say("lobby", "it is me")) > 0
 
 
@@ -248,11 +262,11 @@ async def test_server_closing_the_connection_on_purpose_is_not_retried(server):
     """When another connection takes the name over, the old client does not come back."""
     ada = await connect(server.url, "ada", **FAST)
     thief = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-    await thief.connect(server.url, namespaces=["/chat"], transports=["websocket"],
+    await thief.connect(server.url, namespaces=[protocol.CHAT], transports=["websocket"],
                         auth={"name": "ada", "session": ada.session}, wait_timeout=timeout(5))
     await until(lambda: ada.status is Status.DISCONNECTED, "ada closed")
     assert ada.detail == "the server closed the connection"
-    notice = await ada.next("notice", timeout=timeout(5))
+    notice = await ada.next(protocol.NOTICE, timeout=timeout(5))
     assert str(notice).startswith("notice: You connected again from somewhere else")
     assert Status.RECONNECTING not in statuses(ada)
     await thief.disconnect()
@@ -262,7 +276,7 @@ async def test_polling_transport_works(server):
     """A client that starts with long-polling, like a browser, chats too."""
     ada = await connect(server.url, "ada", rooms=["lobby"], transports=("polling", "websocket"))
     message_id = await ada.say("lobby", "via polling")
-    assert (await ada.next("said", timeout=timeout(5))).data["id"] == message_id
+    assert (await ada.next(protocol.SAID, timeout=timeout(5))).data.id == message_id
 
 
 # -- resume: nothing lost, nothing twice ----------------------------------------------------
@@ -287,8 +301,8 @@ async def test_resume_after_a_dropped_connection_delivers_everything_once_in_ord
     dropped.set()
     said = await asyncio.wait_for(talker, timeout(10))
     await until(lambda: ada.connected and ada.offset == said[-1], "ada to catch up")
-    assert [m["id"] for m in ada.messages("lobby")] == said
-    assert [m["text"] for m in ada.messages("lobby")] == [f"m{n}" for n in range(40)]
+    assert [m.id for m in ada.messages("lobby")] == said
+    assert [m.text for m in ada.messages("lobby")] == [f"m{n}" for n in range(40)]
     assert Status.RECONNECTING in statuses(ada)
     assert server.log.count("ada connected") == 2
 
@@ -308,7 +322,7 @@ async def test_resume_survives_two_drops_and_several_rooms(server):
             await until(lambda: ada.connected and ada.offset == said[-1], "ada to catch up")
             await ada.drop_connection()
     await until(lambda: ada.connected and ada.offset == said[-1], "ada to catch up")
-    assert [m["id"] for m in ada.messages()] == said
+    assert [m.id for m in ada.messages()] == said
 
 
 async def test_message_said_while_disconnected_is_sent_after_the_reconnect(server):
@@ -317,15 +331,15 @@ async def test_message_said_while_disconnected_is_sent_after_the_reconnect(serve
     bob = await connect(server.url, "bob", rooms=["lobby"])
     await ada.drop_connection()
     message_id = await ada.say("lobby", "sent while away")
-    await until(lambda: any(m["id"] == message_id for m in bob.messages()), "bob to get it")
-    assert [m["text"] for m in bob.messages()] == ["sent while away"]
+    await until(lambda: any(m.id == message_id for m in bob.messages()), "bob to get it")
+    assert [m.text for m in bob.messages()] == ["sent while away"]
 
 
 async def test_a_lost_ack_is_resent_and_kept_once(server, monkeypatch):
     """A message whose ack was lost is re-sent after the reconnect and kept only once."""
     ada = await connect(server.url, "ada", rooms=["lobby"], **FAST)
     bob = await connect(server.url, "bob", rooms=["lobby"])
-    namespace = server.sio.namespace_handlers["/chat"]
+    namespace = server.sio.namespace_handlers[protocol.CHAT]
     keep_and_lose_the_ack = namespace.on_say
     calls = []
 
@@ -342,8 +356,8 @@ async def test_a_lost_ack_is_resent_and_kept_once(server, monkeypatch):
     assert calls == [{"ok": True, "id": message_id}] * 2  # sent twice, kept once
     marker = await bob.say("lobby", "marker")
     await until(lambda: bob.offset == marker and ada.offset == marker, "the marker")
-    assert [m["text"] for m in bob.messages()] == ["did you get this?", "marker"]
-    assert [m["text"] for m in ada.messages()] == ["did you get this?", "marker"]
+    assert [m.text for m in bob.messages()] == ["did you get this?", "marker"]
+    assert [m.text for m in ada.messages()] == ["did you get this?", "marker"]
 
 
 async def test_clients_come_back_after_a_server_restart_on_the_same_port(tmp_path):
@@ -361,7 +375,7 @@ async def test_clients_come_back_after_a_server_restart_on_the_same_port(tmp_pat
     bob = await connect(second.url, "bob", rooms=["lobby"])
     during = await bob.say("lobby", "while ada was away")
     await until(lambda: ada.connected and ada.offset == during, "ada back and caught up")
-    assert [m["text"] for m in ada.messages()] == ["before", "while ada was away"]
+    assert [m.text for m in ada.messages()] == ["before", "while ada was away"]
     await running.stop_all()
 
 
@@ -382,15 +396,64 @@ async def test_a_server_restarted_without_its_history_loses_nothing_said_after()
     await until(lambda: ada.connected and len(ada.messages()) == 4, "ada caught up")
     await bob.say("lobby", "and one more")
     await until(lambda: len(ada.messages()) == 5, "the next message")
-    assert [m["text"] for m in ada.messages()] == [
+    assert [m.text for m in ada.messages()] == [
         "one", "two", "three", "after the restart", "and one more"]
     await running.stop_all()
 
 
 def test_event_and_status_read_well():
     """Events and status changes print as short sentences."""
-    assert str(Event("said", {"room": "r", "name": "ada", "text": "hi"})) == "[r] ada: hi"
-    assert str(Event("notice", {"text": "class ends at 5"})) == "notice: class ends at 5"
+    assert str(Event(protocol.SAID, Message(1, "r", "ada", "hi", 0.0))) == "[r] ada: hi"
+    assert str(Event(protocol.NOTICE, Notice("class ends at 5"))) == "notice: class ends at 5"
+    assert str(Event(protocol.WELCOME, Welcome("ada", "secret", "h1"))) == "welcome, ada"
     assert str(Event("custom", [1, 2])) == "custom: [1, 2]"
     assert str(StatusChange(Status.REFUSED, "Wrong join code.")) == "refused (Wrong join code.)"
     assert repr(ChatClient("ada")) == "<ChatClient 'ada': disconnected (not connected yet)>"
+
+
+# -- what the client keeps ------------------------------------------------------------------
+
+async def test_events_and_the_unread_inbox_keep_at_most_max_events(server):
+    """After more events than max_events, only the newest are kept, and next() has those."""
+    ada = await connect(server.url, "ada", rooms=["lobby"], max_events=5)
+    bob = await connect(server.url, "bob", rooms=["lobby"])
+    said = [await bob.say("lobby", f"m{n}") for n in range(12)]
+    await until(lambda: ada.offset == said[-1], "ada to get them all")
+    assert len(ada.events) == 5
+    assert [m.text for m in ada.messages()] == [f"m{n}" for n in range(7, 12)]
+    unread = []
+    with pytest.raises(TimeoutError):
+        while True:
+            unread.append(await ada.next(timeout=0.2))
+    assert [event.data.text for event in unread] == [f"m{n}" for n in range(7, 12)]
+
+
+async def test_messages_are_the_objects_kept_in_events(server):
+    """messages() hands out the Messages of `events` themselves: no second copy."""
+    ada = await connect(server.url, "ada", rooms=["lobby"])
+    await ada.say("lobby", "once")
+    said = await ada.next(protocol.SAID, timeout=timeout(5))
+    assert ada.messages()[0] is said.data
+    assert said.data == Message(said.data.id, "lobby", "ada", "once", said.data.ts)
+
+
+async def test_a_payload_that_breaks_the_protocol_is_logged_and_ignored(server, caplog):
+    """A malformed `said` from the server is logged, not kept, and breaks nothing."""
+    seen = []
+    ada = await connect(server.url, "ada", rooms=["lobby"], on_event=seen.append)
+    caplog.set_level(logging.WARNING, logger="chatkit")
+    await server.sio.emit(protocol.SAID, {"room": "lobby", "text": "no id"},
+                          namespace=protocol.CHAT)
+    await server.sio.emit(protocol.PRESENCE, ["not", "an", "object"], namespace=protocol.CHAT)
+    marker = await ada.say("lobby", "still fine")
+    await until(lambda: ada.offset == marker, "the marker")
+    assert [m.text for m in ada.messages()] == ["still fine"]
+    assert [event.type for event in seen].count(protocol.PRESENCE) == 1  # ada's own join
+    assert "ignored a said event" in caplog.text and "ignored a presence event" in caplog.text
+    assert ada.connected
+
+
+async def test_max_events_must_keep_something():
+    """max_events=0 is refused when the client is made, with a sentence."""
+    with pytest.raises(ValueError, match="at least 1"):
+        ChatClient("ada", max_events=0)

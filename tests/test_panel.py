@@ -2,9 +2,10 @@
 
 import pytest
 
-from chatkit import running
+from chatkit import protocol, running
 from chatkit.client import Status
 from chatkit.panel import ChatPanel, ChatView
+from chatkit.protocol import Notice
 from chatkit.server import ChatServer
 from tests.conftest import timeout
 
@@ -39,11 +40,11 @@ async def test_enter_sends_and_the_other_panel_shows_it(alice_and_bob):
     alice, bob = alice_and_bob
     alice.view.draft = "hello bob"
     alice.view.submit()
-    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
+    await running.wait_for(lambda: texts(bob, protocol.SAID), timeout(5))
     await running.wait_for(lambda: alice.view.draft == "", timeout(5))
-    assert texts(bob, "said") == [("alice", "hello bob")]
+    assert texts(bob, protocol.SAID) == [("alice", "hello bob")]
     assert texts(alice, "mine") == [("alice", "hello bob")]
-    assert texts(alice, "said") == []
+    assert texts(alice, protocol.SAID) == []
 
 
 async def test_the_browser_submit_message_takes_the_same_path(alice_and_bob):
@@ -51,8 +52,8 @@ async def test_the_browser_submit_message_takes_the_same_path(alice_and_bob):
     alice, bob = alice_and_bob
     alice.view._on_browser_message(alice.view, {"type": "submit", "text": "from the browser"},
                                    [])
-    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
-    assert texts(bob, "said") == [("alice", "from the browser")]
+    await running.wait_for(lambda: texts(bob, protocol.SAID), timeout(5))
+    assert texts(bob, protocol.SAID) == [("alice", "from the browser")]
 
 
 async def test_empty_draft_sends_nothing(alice_and_bob):
@@ -61,15 +62,15 @@ async def test_empty_draft_sends_nothing(alice_and_bob):
     alice.view.draft = "   "
     alice.view.submit()
     await alice.say("marker")
-    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
-    assert texts(bob, "said") == [("alice", "marker")]
+    await running.wait_for(lambda: texts(bob, protocol.SAID), timeout(5))
+    assert texts(bob, protocol.SAID) == [("alice", "marker")]
 
 
 async def test_presence_shows_who_joined_and_the_member_list(alice_and_bob):
     """alice sees bob join: a presence row and both names in the member list."""
     alice, _ = alice_and_bob
-    await running.wait_for(lambda: texts(alice, "presence"), timeout(5))
-    assert texts(alice, "presence") == [("", "bob joined")]
+    await running.wait_for(lambda: texts(alice, protocol.PRESENCE), timeout(5))
+    assert texts(alice, protocol.PRESENCE) == [("", "bob joined")]
     assert alice.members["lobby"] == ["alice", "bob"]
     assert "<li>alice</li><li>bob</li>" in alice.member_list.value
 
@@ -83,8 +84,8 @@ async def test_refused_message_is_shown_to_its_sender_only(alice_and_bob):
     assert "too long" in alice.view.messages[-1]["text"]
     assert alice.view.draft == "x" * 2001
     await alice.say("short enough")
-    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
-    assert texts(bob, "said") == [("alice", "short enough")]
+    await running.wait_for(lambda: texts(bob, protocol.SAID), timeout(5))
+    assert texts(bob, protocol.SAID) == [("alice", "short enough")]
 
 
 async def test_markup_in_names_is_escaped_in_the_member_list(server):
@@ -119,7 +120,7 @@ async def test_rooms_switch_and_count_unread(alice_and_bob):
     assert ("lobby (1)", "lobby") in alice.room_picker.options
     alice.room_picker.value = "lobby"
     assert alice.room == "lobby" and "lobby" not in alice.unread
-    assert texts(alice, "said") == [("bob", "lobby news")]
+    assert texts(alice, protocol.SAID) == [("bob", "lobby news")]
     await alice.leave("lobby")
     assert alice.room == "math"
     assert [value for _, value in alice.room_picker.options] == ["math"]
@@ -129,7 +130,7 @@ async def test_history_is_bounded():
     """A panel keeps at most max_messages rows per room, newest last."""
     view = ChatView(max_messages=50)
     for n in range(200):
-        view.append("said", f"message {n}", name="bot")
+        view.append(protocol.SAID, f"message {n}", name="bot")
     assert len(view.messages) == 50
     assert view.messages[0]["text"] == "message 150"
     assert view.messages[-1]["text"] == "message 199"
@@ -143,7 +144,7 @@ async def test_server_restart_reconnects_and_loses_nothing(tmp_path):
     alice = await ChatPanel.connect(handle.url, "alice", room="lobby", **FAST_RECONNECT)
     bob = await ChatPanel.connect(handle.url, "bob", room="lobby", **FAST_RECONNECT)
     await alice.say("before the restart")
-    await running.wait_for(lambda: texts(bob, "said"), timeout(5))
+    await running.wait_for(lambda: texts(bob, protocol.SAID), timeout(5))
 
     await first.stop()
     await running.wait_for(lambda: alice.status is Status.RECONNECTING, timeout(5))
@@ -158,12 +159,44 @@ async def test_server_restart_reconnects_and_loses_nothing(tmp_path):
 
     expected = [("alice", "before the restart"), ("alice", "while the server was down"),
                 ("bob", "after the restart")]
-    await running.wait_for(lambda: len(texts(bob, "said", "mine")) == 3, timeout(10))
-    await running.wait_for(lambda: len(texts(alice, "said", "mine")) == 3, timeout(10))
-    assert sorted(texts(bob, "said", "mine")) == sorted(expected)
-    assert sorted(texts(alice, "said", "mine")) == sorted(expected)
+    await running.wait_for(lambda: len(texts(bob, protocol.SAID, "mine")) == 3, timeout(10))
+    await running.wait_for(lambda: len(texts(alice, protocol.SAID, "mine")) == 3, timeout(10))
+    assert sorted(texts(bob, protocol.SAID, "mine")) == sorted(expected)
+    assert sorted(texts(alice, protocol.SAID, "mine")) == sorted(expected)
     assert "connected" in alice.status_label.value
     assert alice.view.draft == ""
     for panel in (alice, bob):
         await panel.client.disconnect()
     await second.stop()
+
+
+async def test_a_panel_keeps_one_bounded_copy_of_each_rooms_rows(server):
+    """Per room at most max_messages rows; the view shows the room's own rows, no copy."""
+    carol = await ChatPanel.connect(server.url, "carol", room="lobby", max_messages=5)
+    dave = await ChatPanel.connect(server.url, "dave", room="lobby")
+    await carol.join("math")
+    await dave.join("math")
+    for n in range(12):
+        await dave.client.say("lobby", f"lobby {n}")
+        await dave.client.say("math", f"math {n}")
+    await running.wait_for(lambda: carol.unread.get("lobby") == 12, timeout(5))
+    await running.wait_for(lambda: texts(carol, protocol.SAID)[-1:] == [("dave", "math 11")],
+                           timeout(5))
+    assert carol.view.messages is carol._by_room["math"]
+    assert [text for _, text in texts(carol, protocol.SAID)] == [f"math {n}" for n in range(7, 12)]
+    assert len(carol._by_room["lobby"]) == 5
+    carol.room_picker.value = "lobby"
+    assert carol.view.messages is carol._by_room["lobby"]
+    assert [text for _, text in texts(carol, protocol.SAID)] == [f"lobby {n}" for n in range(7, 12)]
+    for panel in (carol, dave):
+        await panel.client.disconnect()
+
+
+async def test_a_notice_is_shown_in_the_room_it_names(server):
+    """A notice to one room is a row there, from the parsed Notice."""
+    alice = await ChatPanel.connect(server.url, "alice", room="lobby")
+    await server.sio.emit(protocol.NOTICE, Notice("class ends at 5", "lobby").to_dict(),
+                          namespace=protocol.CHAT)
+    await running.wait_for(lambda: texts(alice, protocol.NOTICE), timeout(5))
+    assert alice.transcript()[-1] == "* class ends at 5"
+    await alice.client.disconnect()

@@ -40,6 +40,7 @@ import socketio
 
 from chatkit import exercises, running
 from chatkit.client import ChatClient, Status
+from chatkit.protocol import Message
 from chatkit.server import ChatServer
 from chatkit.faults import relay
 from chatkit.sio import check_event_name, close_client, serve
@@ -375,7 +376,7 @@ bob = await ChatClient("bob", rooms=["lobby"]).connect(chat.url)
 cy_link = await relay(chat.url, name="nb03-cy-link")
 cy_got = []  # every `said` event cy received
 cy = socketio.AsyncClient(handle_sigint=False, reconnection_delay=1, randomization_factor=0)
-cy.on("said", cy_got.append, namespace="/chat")
+cy.on("said", lambda data: cy_got.append(Message.from_dict(data)), namespace="/chat")
 await running.track("nb03-cy", lambda: close_client(cy))
 await cy.connect(cy_link.url, namespaces=["/chat"], transports=["websocket"],
                  auth={"name": "cy", "rooms": ["lobby"]})
@@ -395,7 +396,7 @@ async def bob_says(first, last):
 
 
 def from_bob(messages):
-    return [message["text"] for message in messages if message["name"] == "bob"]
+    return [message.text for message in messages if message.name == "bob"]
 
 # %%
 await bob_says(1, 10)
@@ -449,7 +450,7 @@ count("cy ", from_bob(cy_got))
 # offline, reached bob once:
 
 # %%
-asked = [m["text"] for m in bob.messages("lobby")].count("did I miss anything?")
+asked = [m.text for m in bob.messages("lobby")].count("did I miss anything?")
 print("bob received ada's question", asked, "time(s)")
 
 # %% [markdown]

@@ -134,9 +134,9 @@ bot_tasks = set()
 
 def answer(event):
     if event.type == "presence":
-        members[event.data["room"]] = event.data["members"]
-    elif event.type == "said" and event.data["text"].strip() == "!who":
-        room = event.data["room"]
+        members[event.data.room] = event.data.members
+    elif event.type == "said" and event.data.text.strip() == "!who":
+        room = event.data.room
         reply = "here: " + ", ".join(members.get(room, []))
         task = asyncio.ensure_future(bot.say(room, reply))
         bot_tasks.add(task)

@@ -36,8 +36,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from chatkit import exercises, running
-from chatkit.classroom import RedisProcess, ServerProcess, TeacherClient, simulate_class
-from chatkit.client import ChatClient, ChatError, Status
+from chatkit.classroom import RedisProcess, ServerProcess, simulate_class
+from chatkit.client import ChatClient, ChatError, Status, TeacherClient
 
 stopped = await running.stop_all()  # a second "Run all" starts from a clean kernel
 DB = Path("06-workshop.db")  # the teacher's message file, removed at the end
@@ -169,8 +169,8 @@ for n in range(30):
 refused = [r for r in results if isinstance(r, str)]
 print("some of lu's messages refused:", 0 < len(refused) < 30)
 await students["ivy"].say("group-c", "can we go on?")
-await running.wait_for(lambda: students["jo"].messages("group-c")[-1]["text"] == "can we go on?", 5)
-print("ivy's message still arrives:", students["jo"].messages("group-c")[-1]["name"] == "ivy")
+await running.wait_for(lambda: students["jo"].messages("group-c")[-1].text == "can we go on?", 5)
+print("ivy's message still arrives:", students["jo"].messages("group-c")[-1].name == "ivy")
 
 # %% [markdown]
 # ## A crash, and nothing lost
@@ -191,7 +191,7 @@ await running.wait_for(lambda: all(students[n].connected for n in groups["group-
 new_id = await students["bo"].say("group-a", "are we back?")
 await running.wait_for(lambda: len(students["ada"].messages("group-a")) == len(before) + 1, 5)
 print("ada's earlier messages, still there:", students["ada"].messages("group-a")[:-1] == before)
-print("ids go on from where they were:", new_id > max(m["id"] for m in before))
+print("ids go on from where they were:", new_id > max(m.id for m in before))
 
 # %% [markdown]
 # A newcomer sees the history too: the `join` ack carries the room's last messages,
@@ -200,7 +200,7 @@ print("ids go on from where they were:", new_id > max(m["id"] for m in before))
 # %%
 late = await ChatClient("mo", code="blue-fox").connect(server.url)
 history = (await late.join("group-a"))["history"]
-print([f"{m['name']}: {m['text']}" for m in history])
+print([f"{m.name}: {m.text}" for m in history])
 
 # %% [markdown]
 # ## Two server processes, one chat: Redis
@@ -221,8 +221,8 @@ oz = await ChatClient("oz", code="blue-fox", rooms=["lab"]).connect(west.url)
 ids = [await nia.say("lab", "hi from east"), await oz.say("lab", "hi from west"),
        await nia.say("lab", "east again")]
 await running.wait_for(lambda: len(nia.messages("lab")) == 3 and len(oz.messages("lab")) == 3, 10)
-print("nia (east) saw:", [m["text"] for m in nia.messages("lab")])
-print("oz (west) saw: ", [m["text"] for m in oz.messages("lab")])
+print("nia (east) saw:", [m.text for m in nia.messages("lab")])
+print("oz (west) saw: ", [m.text for m in oz.messages("lab")])
 print("one id sequence, increasing:", ids == sorted(ids) and len(set(ids)) == 3)
 
 # %% [markdown]
@@ -236,10 +236,10 @@ print("one id sequence, increasing:", ids == sorted(ids) and len(set(ids)) == 3)
 # Messages per room over the session, from what one member of each room received.
 
 # %%
-start = min(m["ts"] for s in students.values() for m in s.messages())
+start = min(m.ts for s in students.values() for m in s.messages())
 figure, axes = plt.subplots(figsize=(7, 3))
 for room, names in groups.items():
-    times = [m["ts"] - start for m in students[names[0]].messages(room)]
+    times = [m.ts - start for m in students[names[0]].messages(room)]
     axes.step(times, range(1, len(times) + 1), where="post", label=room)
 axes.set_xlabel("seconds into the session")
 axes.set_ylabel("messages in the room")
