@@ -15,12 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import ipaddress
+import json
 import logging
+import os
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Sequence
+from typing import TextIO
 
 from chatkit import cluster
 from chatkit.chat import Limits, new_join_code, new_teacher_token
@@ -133,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=default.kick_seconds,
         help=f"how long a student you kick out may not come back "
              f"(default: {default.kick_seconds:g})")
+
+    programs = serve_command.add_argument_group("for programs that start the server")
+    programs.add_argument(
+        "--ready-file", metavar="FILE",
+        help="once serving, write one JSON object to this file, for a program to read "
+             "instead of the text above: {\"url\", \"port\", \"join_code\" (null with "
+             "--open), \"teacher_token\", \"pid\", \"start_lines\" (how many lines were "
+             "printed before it)}. It is written whole (a new file renamed into place), "
+             "readable by you only, since it holds the token, and removed at a clean stop")
     return parser
 
 
@@ -162,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(serve(
             host=args.host, port=args.port, join_code=join_code,
             teacher_token=teacher_token, db=args.db, redis=args.redis, limits=limits,
-            cors_origins=args.cors_origins))
+            cors_origins=args.cors_origins, ready_file=args.ready_file))
     except KeyboardInterrupt:  # only where asyncio cannot install signal handlers (Windows)
         return 0
 
@@ -177,8 +191,10 @@ def _made_up(redis: str | None, what: str, make) -> str:
 async def serve(*, host: str, port: int, join_code: str | None, teacher_token: str,
                 db: str | None = None, redis: str | None = None,
                 limits: Limits | None = None,
-                cors_origins: Sequence[str] | None = None) -> int:
-    """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs.
+                cors_origins: Sequence[str] | None = None,
+                ready_file: str | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs,
+    then, with ``ready_file``, writes it there as JSON for a program (``--ready-file``).
 
     Note: this function is a coroutine.
     """
@@ -202,8 +218,16 @@ async def serve(*, host: str, port: int, join_code: str | None, teacher_token: s
     for signum in signals:
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
             loop.add_signal_handler(signum, stopping.set)
+    ready = False
     try:
-        _print_start(server, handle.port, host=host, db=db, redis=redis)
+        printed = _LineCount(sys.stdout)
+        with contextlib.redirect_stdout(printed):
+            _print_start(server, handle.port, host=host, db=db, redis=redis)
+        if ready_file is not None:
+            ready = _write_ready(ready_file, server, handle.port, host=host,
+                                 start_lines=printed.lines)
+            if not ready:
+                return 1
         await stopping.wait()
     finally:
         for signum in signals:
@@ -211,6 +235,9 @@ async def serve(*, host: str, port: int, join_code: str | None, teacher_token: s
                 loop.remove_signal_handler(signum)
         print("Stopping...", flush=True)
         await server.stop()
+        if ready:  # no longer ready: a program must not find it
+            with contextlib.suppress(OSError):
+                os.unlink(ready_file)
     print("Stopped.", flush=True)
     return 0
 
@@ -234,6 +261,50 @@ def _print_start(server: ChatServer, port: int, *, host: str, db: str | None,
         print(f"Sharing the chat through Redis at {cluster.safe_url(redis)} with every "
               f"server started with the same --redis")
     print("Press Ctrl-C to stop.", flush=True)
+
+
+class _LineCount(io.TextIOBase):
+    """Passes text on to ``out``, counting its lines: a program reading the output knows
+    from ``start_lines`` when it has all of the start-up text, whatever its wording."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _write_ready(path: str, server: ChatServer, port: int, *, host: str,
+                 start_lines: int) -> bool:
+    """``--ready-file``: what the start-up text says, as one JSON object, written whole.
+
+    The token is a secret: the object goes to a new file only its owner may read (in
+    the same folder, so the rename is atomic), then takes the name ``path``. A program
+    never sees a half-written file. Returns False, having said why, if it cannot.
+    """
+    ready = {"url": student_url(host, port), "port": port, "join_code": server.join_code,
+             "teacher_token": server.moderation.token, "pid": os.getpid(),
+             "start_lines": start_lines}
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".ready-")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                json.dump(ready, file)
+                file.write("\n")
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        print(f"cannot write the ready file {path}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def student_url(host: str, port: int) -> str:

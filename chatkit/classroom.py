@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import re
+import json
 import shutil
 import signal
 import socket
@@ -38,8 +38,6 @@ from chatkit.client import ChatClient, TeacherClient
 
 __all__ = ["RedisProcess", "ServerProcess", "TeacherClient", "simulate_class"]
 
-#: The last line the teacher's server prints when it is up: everything before it is read.
-READY_LINE = "Press Ctrl-C to stop."
 _PR_SET_PDEATHSIG = 1
 
 
@@ -59,20 +57,25 @@ def _free_port() -> int:
 class ServerProcess:
     """``python -m chatkit serve ARGS`` running as a child process of this kernel.
 
+    What it needs to know comes from the server's ``--ready-file`` (a JSON object the
+    server writes once it serves, into a private folder made for it), never from the
+    text it prints for people, which may be reworded freely.
+
     Attributes:
         url: the address students connect to (``http://127.0.0.1:<port>``).
-        join_code: the printed join code, or None with ``--open``.
-        teacher_token: the printed teacher token.
+        join_code: the join code, or None with ``--open``.
+        teacher_token: the teacher token.
         output: every line the server printed so far (its log), in order.
     """
 
-    def __init__(self, process: asyncio.subprocess.Process, name: str):
+    def __init__(self, process: asyncio.subprocess.Process, name: str, ready_folder: str):
         self.process = process
         self.name = name
         self.output: list[str] = []
         self.url: str | None = None
         self.join_code: str | None = None
         self.teacher_token: str | None = None
+        self._ready_folder = ready_folder
         self._reader: asyncio.Task | None = None
 
     @classmethod
@@ -80,44 +83,45 @@ class ServerProcess:
                     timeout: float = 20.0) -> ServerProcess:
         """Start the teacher's server with these command-line options; wait until it serves.
 
-        ``--port 0`` is added unless ``args`` name a port, so the OS picks a free one.
-        Returns once the server has printed everything it prints at start. Raises
-        ``RuntimeError`` with the server's own words if it does not start.
-        Note: this method is a coroutine.
+        ``--port 0`` is added unless ``args`` name a port, so the OS picks a free one,
+        and ``--ready-file`` always. Returns once the server serves and all it printed
+        at start is in :attr:`output`. Raises ``RuntimeError`` with the server's own
+        words if it does not start. Note: this method is a coroutine.
         """
         if not any(arg.startswith("--port") for arg in args):
             args = (*args, "--port", "0")
         await running.stop(name)
+        folder = tempfile.mkdtemp(prefix="chatkit-ready-")  # only we may read: the token
+        ready = Path(folder) / "ready.json"
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-u", "-m", "chatkit", "serve", *args,
+            sys.executable, "-u", "-m", "chatkit", "serve", *args, "--ready-file", str(ready),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             limit=2**20, preexec_fn=_end_with_this_process)
-        server = cls(process, name)
+        server = cls(process, name, folder)
         await running.track(name, server.stop)
         server._reader = asyncio.create_task(server._read())
         try:
+            await running.wait_for(lambda: ready.exists() or server._reader.done(), timeout,
+                                   what="the server to be ready")
+            if not ready.exists():
+                raise RuntimeError("the chat server did not start:\n"
+                                   + "\n".join(server.output))
+            said = json.loads(ready.read_text(encoding="utf-8"))
+            server.url, server.join_code = said["url"], said["join_code"]
+            server.teacher_token = said["teacher_token"]
+            # The file is written after the start-up text: wait until it is all read.
             await running.wait_for(
-                lambda: READY_LINE in server.output or server._reader.done(), timeout,
-                what="the server to print its address")
-        except TimeoutError:
+                lambda: len(server.output) >= said["start_lines"] or server._reader.done(),
+                timeout, what="the server's start-up text")
+        except BaseException:
             await server.stop()
             raise
-        if READY_LINE not in server.output:
-            await server.stop()
-            raise RuntimeError("the chat server did not start:\n" + "\n".join(server.output))
         return server
 
     async def _read(self) -> None:
         assert self.process.stdout is not None
         async for raw in self.process.stdout:
-            line = raw.decode(errors="replace").rstrip()
-            self.output.append(line)
-            if self.url is None and (found := re.search(r"connect to: (http://\S+)", line)):
-                self.url = found.group(1)
-            elif found := re.match(r"Join code: (\S+)$", line):
-                self.join_code = found.group(1)
-            elif found := re.match(r"Teacher token: (\S+)", line):
-                self.teacher_token = found.group(1)
+            self.output.append(raw.decode(errors="replace").rstrip())
 
     def log(self, contains: str = "") -> list[str]:
         """The printed lines that contain ``contains`` (all of them by default)."""
@@ -144,6 +148,7 @@ class ServerProcess:
                 await asyncio.wait_for(self._reader, timeout)
             except TimeoutError:
                 self._reader.cancel()
+        shutil.rmtree(self._ready_folder, ignore_errors=True)  # a kill leaves the file
         return self.process.returncode
 
     def __repr__(self) -> str:

@@ -21,7 +21,7 @@ async def server():
 
 
 async def test_start_reads_what_a_teacher_reads(server):
-    """URL, join code and teacher token come from the server's own printout."""
+    """URL, join code and teacher token are the server's, and its printout is kept."""
     assert server.url.startswith("http://127.0.0.1:")
     assert (server.join_code, server.teacher_token) == ("blue-fox", "owl-7-secret")
     assert server.output[0].startswith("Chat server running.")
@@ -128,6 +128,39 @@ async def test_redis_missing_is_explained(monkeypatch):
     with pytest.raises(RuntimeError, match="make redis"):
         await RedisProcess.start()
 
+
+REWORD = '''\
+import builtins
+
+_print = builtins.print
+
+
+def _reworded(*args, **kwargs):
+    text = " ".join(map(str, args))
+    for old, new in [("Students connect to: ", "Point students at "), ("Join code: ", "Code="),
+                     ("Teacher token: ", "Secret for the teacher="), ("Press Ctrl-C", "Ctrl-C")]:
+        text = text.replace(old, new)
+    _print(text, **kwargs)
+
+
+builtins.print = _reworded
+'''
+
+
+async def test_a_reworded_banner_changes_nothing(tmp_path, monkeypatch):
+    """With every start-up sentence reworded, start() still knows the server and waits
+    for all of its text."""
+    (tmp_path / "sitecustomize.py").write_text(REWORD)  # runs first in the child
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    server = await ServerProcess.start(*TEACHER, timeout=timeout(20))
+    assert server.output[0].startswith("Chat server running. Point students at http://")
+    assert "Code=blue-fox" in server.output and server.output[-1] == "Ctrl-C to stop."
+    assert (server.join_code, server.teacher_token) == ("blue-fox", "owl-7-secret")
+    student = await ChatClient("ada", code=server.join_code).connect(server.url)
+    teacher = await TeacherClient.connect(server.url, server.teacher_token)
+    await student.join("lobby")
+    assert await teacher.rooms() == {"lobby": ["ada"]}
+    assert await server.stop() == 0
 
 
 async def test_teacher_status_follows_its_connection(server):

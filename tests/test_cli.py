@@ -1,9 +1,11 @@
 """`python -m chatkit serve`, run as a real subprocess, the way a teacher runs it."""
 
 import asyncio
+import json
 import os
 import re
 import signal
+import stat
 import sys
 
 import pytest
@@ -472,6 +474,48 @@ async def test_port_in_use_is_explained(launched):
     assert "is already in use" in err.decode() and "Traceback" not in err.decode()
 
 
+async def test_ready_file_says_what_the_banner_says_as_json(launched, tmp_path):
+    """--ready-file: once serving, one JSON object with the url, code, token and pid,
+    readable by its owner only, written after the start-up text; removed at a clean stop."""
+    ready = tmp_path / "ready.json"
+    serve = await launched("--join-code", "blue-fox-12", "--teacher-token", "owl-7",
+                           "--ready-file", str(ready))
+    await running.wait_for(ready.exists, timeout(10), what="the ready file")
+    said = json.loads(ready.read_text())
+    assert said == {"url": serve.url, "port": serve.port, "join_code": "blue-fox-12",
+                    "teacher_token": "owl-7", "pid": serve.process.pid,
+                    "start_lines": len(serve.lines)}
+    assert stat.S_IMODE(ready.stat().st_mode) == 0o600
+    assert [path.name for path in tmp_path.iterdir()] == ["ready.json"]  # no temp file left
+    client, _ = await connect(said["url"], {"name": "ada", "code": said["join_code"]})
+    teacher, _ = await connect_teacher(said["url"], {"token": said["teacher_token"]})
+    assert client is not None and teacher is not None
+    for connection in (client, teacher):
+        await connection.disconnect()
+    status, _, _ = await serve.stop(signal.SIGTERM)
+    assert status == 0 and not ready.exists()
+
+
+async def test_ready_file_of_an_open_server_has_no_code(launched, tmp_path):
+    """With --open the ready file's join_code is null."""
+    ready = tmp_path / "ready.json"
+    serve = await launched("--open", "--ready-file", str(ready))
+    await running.wait_for(ready.exists, timeout(10), what="the ready file")
+    assert json.loads(ready.read_text())["join_code"] is None
+    assert (await serve.stop())[0] == 0
+
+
+async def test_a_ready_file_that_cannot_be_written_stops_the_server(tmp_path):
+    """A ready file in a missing folder: exit 1 with a sentence, not a traceback."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatkit", "serve", "--open", "--port", "0", "--ready-file",
+        str(tmp_path / "missing" / "ready.json"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(process.communicate(), timeout(15))
+    assert process.returncode == 1
+    assert "cannot write the ready file" in err.decode() and "Traceback" not in err.decode()
+
+
 async def test_help_explains_the_options():
     """--help describes every option in words a teacher understands."""
     process = await asyncio.create_subprocess_exec(
@@ -481,7 +525,7 @@ async def test_help_explains_the_options():
     assert process.returncode == 0
     for words in ("--host", "--port", "--join-code", "--open", "--db", "Ctrl-C", "0.0.0.0",
                   "--teacher-token", "--redis", "--cors-origin", "--rate", "--burst",
-                  "--max-text", "--max-students", "--max-rooms", "/teacher"):
+                  "--max-text", "--max-students", "--max-rooms", "/teacher", "--ready-file"):
         assert words in text
 
 
