@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import select
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,16 +37,18 @@ def ensure_node_client() -> None:
 
 
 def start_server(options: list[str]) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen([sys.executable, "-m", "chatkit", "serve", *options],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Start `chatkit serve`; its URL comes from the machine-readable --ready-file."""
+    ready = Path(tempfile.mkdtemp(prefix="fanout-")) / "ready.json"
+    server = subprocess.Popen([sys.executable, "-m", "chatkit", "serve", *options,
+                               "--ready-file", str(ready)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and server.poll() is None:
-        ready, _, _ = select.select([server.stdout], [], [], deadline - time.monotonic())
-        found = re.search(r"http://[\w.\-\[\]:]+", server.stdout.readline()) if ready else None
-        if found:
-            return server, found.group(0)
+        if ready.exists():
+            return server, json.loads(ready.read_text())["url"]
+        time.sleep(0.05)
     stop_server(server)
-    raise RuntimeError(f"the chat server did not print its URL:\n{server.stderr.read()}")
+    raise RuntimeError(f"the chat server did not get ready:\n{server.stderr.read()}")
 
 
 def stop_server(server: subprocess.Popen) -> None:

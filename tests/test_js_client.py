@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from chatkit import protocol
 from chatkit.client import ChatClient
 from chatkit.server import ChatServer
 from tests.conftest import timeout
@@ -53,9 +54,9 @@ async def test_the_documented_javascript_client_chats_with_python(node, tmp_path
     out, err = await asyncio.wait_for(process.communicate(), timeout(20))
     lines = out.decode().splitlines()
     assert process.returncode == 0, err.decode()
-    said = await bob.next("said", timeout=timeout(5))
-    assert (said.data["name"], said.data["text"]) == ("ada", "hello from JavaScript")
-    assert f"the server kept it as message {said.data['id']}" in lines
+    said = await bob.next(protocol.SAID, timeout=timeout(5))
+    assert (said.data.name, said.data.text) == ("ada", "hello from JavaScript")
+    assert f"the server kept it as message {said.data.id}" in lines
     assert "[lobby] ada: hello from JavaScript" in lines
     assert any(line.startswith("refused: ") and "empty" in line for line in lines), lines
     assert "[lobby] here: ada, bob" in lines or "[lobby] here: bob, ada" in lines

@@ -20,12 +20,13 @@ async def check_announce_to_busiest(announce_to_busiest: Callable[[Any, str], Aw
 
     The check starts a chat server of its own with a teacher token, seats a small class
     in three rooms twice (with the biggest room different each time, once with a tie),
-    calls your function with a :class:`chatkit.classroom.TeacherClient`, and checks who
+    calls your function with a :class:`chatkit.client.TeacherClient`, and checks who
     received the notice. Everything it starts is stopped before it returns.
     """
     hint(callable(announce_to_busiest),
          "pass the function itself: check_announce_to_busiest(announce_to_busiest)")
-    from chatkit.classroom import TeacherClient, simulate_class  # here: needs the server
+    from chatkit.classroom import simulate_class  # here: needs the server
+    from chatkit.client import TeacherClient
     from chatkit.server import ChatServer
 
     classes = [({"check-a": 2, "check-b": 3, "check-c": 1}, "check-b"),
@@ -75,7 +76,7 @@ async def check_announce_to_busiest(announce_to_busiest: Callable[[Any, str], Aw
 
 
 def _notices(student: Any) -> list[str]:
-    return [event.data.get("text") for event in student.events
+    return [event.data.text for event in student.events
             if event.type == protocol.NOTICE]
 
 

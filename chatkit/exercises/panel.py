@@ -73,7 +73,7 @@ async def _try_me(say_with_me: Callable[[Any, str], Any], panel: Any, listener: 
     except TimeoutError:
         hint(False, f"after {did} nothing was said in the room within {timeout:g} s: call "
                     f"`await panel.say(...)` with the text to say")
-    got = event.data["text"]
+    got = event.data.text
     hint(got == expected,
          f"{did} said {got!r}; expected {expected!r}. "
          + ("Only text starting with '/me ' (with the space) is a command."
