@@ -1,46 +1,106 @@
-"""The chat rules, called directly: no sockets, no event loop."""
+"""The student's rules of chatkit.chat, called directly: no sockets, only their effects."""
 
 import itertools
 
 import pytest
 
-from chatkit.chat import (Announcement, Chat, Limits, Refused, Throttled, TokenBucket,
-                          new_join_code, new_teacher_token)
+from chatkit import protocol
+from chatkit.chat import Chat, Throttled
+from chatkit.effects import Disconnect, Emit, Enter, Exit, Note, Result
+from chatkit.limits import Limits, Refused
+from chatkit.protocol import Presence
 from chatkit.store import MemoryStore
 
+TAKEOVER = "You connected again from somewhere else: this connection is closed."
+SLOW_DOWN = ("Slow down: you may say at most 2 messages per second. "
+             "Messages sent faster are refused.")
 
-def make_chat(**options):
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_chat(**options) -> Chat:
     sessions = (f"secret-{n}" for n in itertools.count(1))
-    ticks = itertools.count(1000)
-    options.setdefault("clock", lambda: float(next(ticks)))
+    options.setdefault("clock", Clock())
     options.setdefault("new_session", lambda: next(sessions))
     return Chat(**options)
 
 
-def connected(chat, *names):
+async def arrive(chat, conn, auth):
+    """Connect and finish the handshake, as the server does."""
+    accepted = await chat.connect(conn, auth)
+    await chat.welcome(conn)
+    return accepted
+
+
+async def connected(chat, *names):
     for name in names:
-        chat.connect(f"conn-{name}", {"name": name})
+        await arrive(chat, f"conn-{name}", {"name": name})
     return chat
 
 
-def refusal(call, *args):
+async def in_lobby(chat, *names):
+    for name in names:
+        await arrive(chat, f"conn-{name}", {"name": name})
+        await chat.join(f"conn-{name}", {"room": "lobby"})
+    return chat
+
+
+async def say(chat, name, text="hi", room="lobby", **fields):
+    return await chat.say(f"conn-{name}", {"room": room, "text": text, **fields})
+
+
+async def refused(call, *args, **fields) -> Refused:
     with pytest.raises(Refused) as caught:
-        call(*args)
-    return str(caught.value)
+        await call(*args, **fields)
+    return caught.value
+
+
+async def refusal(call, *args, **fields) -> str:
+    return str(await refused(call, *args, **fields))
+
+
+def presence(room, *members, skip=None) -> Emit:
+    """The presence effect the rules give for ``room``."""
+    return Emit(protocol.PRESENCE, {"room": room, "members": list(members)}, room=room,
+                skip=skip)
+
+
+def said(message_id, said_in, name, text, *, ts=1000.0, **target) -> Emit:
+    """The said effect of a message; ``target`` is ``to=`` or ``room=``."""
+    return Emit(protocol.SAID, {"id": message_id, "room": said_in, "name": name,
+                                "text": text, "ts": ts}, **target)
+
+
+class DeliveringStore(MemoryStore):
+    """A store that delivers each message to its room itself, as the Redis one does."""
+
+    delivers_messages = True
 
 
 # -- connecting ----------------------------------------------------------------------------
 
-def test_connect_accepts_a_name_and_issues_a_session():
-    """A connection with a name is accepted and gets a session secret."""
-    accepted = make_chat().connect("c1", {"name": "ada"})
+async def test_connect_accepts_a_name_and_issues_a_session():
+    """A connection with a name is accepted, gets a session secret, and is logged."""
+    accepted = await make_chat().connect("c1", {"name": "ada"})
     assert (accepted.name, accepted.session, accepted.rooms) == ("ada", "secret-1", ())
     assert accepted.offset is None and accepted.replaced is None
+    assert accepted.presence == ()
+    assert accepted.effects == (Note("ada connected"),)
+    assert accepted.ack() == {"ok": True}
 
 
-def test_connect_trims_the_name():
+async def test_connect_trims_the_name():
     """Spaces around a name are removed."""
-    assert make_chat().connect("c1", {"name": "  ada lovelace "}).name == "ada lovelace"
+    accepted = await make_chat().connect("c1", {"name": "  ada lovelace "})
+    assert accepted.name == "ada lovelace"
 
 
 @pytest.mark.parametrize(("auth", "why"), [
@@ -56,184 +116,409 @@ def test_connect_trims_the_name():
     ({"name": "ada", "offset": -1}, '"offset" is the last message id you saw'),
     ({"name": "ada", "offset": "3"}, '"offset" is the last message id you saw'),
     ({"name": "ada", "offset": True}, '"offset" is the last message id you saw'),
+    ({"name": "ada", "offset": 1.5}, '"offset" is the last message id you saw'),
     ({"name": "ada", "session": 5}, '"session" must be the text the server sent'),
+    ({"name": "ada", "history": 7}, '"history" must be the text the server sent'),
 ])
-def test_connect_refuses_bad_auth_with_a_sentence(auth, why):
+async def test_connect_refuses_bad_auth_with_a_sentence(auth, why):
     """Malformed auth is refused with a message that says what is wrong."""
-    assert refusal(make_chat().connect, "c1", auth).startswith(why)
+    assert (await refusal(make_chat().connect, "c1", auth)).startswith(why)
 
 
-def test_name_of_exactly_the_limit_is_accepted():
+async def test_a_refused_connection_is_a_log_line_and_nothing_else():
+    """A refusal's effects are one Note saying why; the connection is not let in."""
+    chat = make_chat()
+    refusal_ = await refused(chat.connect, "c1", {"name": ""})
+    assert refusal_.effects == (Note(
+        "refused a connection: The name is empty: pick one of 1 to 32 characters."),)
+    assert chat.name_of("c1") is None
+    assert (await chat.welcome("c1")).effects == ()
+    assert (await chat.disconnect("c1")).effects == ()
+    assert (await chat.snapshot()) == ({}, ())
+
+
+async def test_name_of_exactly_the_limit_is_accepted():
     """A name of exactly 32 characters is fine; the limit is configurable."""
-    assert make_chat().connect("c1", {"name": "x" * 32}).name == "x" * 32
+    assert (await make_chat().connect("c1", {"name": "x" * 32})).name == "x" * 32
     chat = make_chat(limits=Limits(name_length=3))
-    assert "at most 3" in refusal(chat.connect, "c1", {"name": "abcd"})
+    assert "at most 3" in await refusal(chat.connect, "c1", {"name": "abcd"})
 
 
-def test_join_code_is_required_when_set():
+async def test_join_code_is_required_when_set():
     """Without the code, or with a wrong one, the connection is refused."""
     chat = make_chat(join_code="Maple-Otter-42")
-    assert refusal(chat.connect, "c1", {"name": "ada"}) == (
+    assert await refusal(chat.connect, "c1", {"name": "ada"}) == (
         "This chat needs a join code: ask your teacher for it.")
-    assert refusal(chat.connect, "c1", {"name": "ada", "code": "wrong"}) == (
+    assert await refusal(chat.connect, "c1", {"name": "ada", "code": "  "}) == (
+        "This chat needs a join code: ask your teacher for it.")
+    assert await refusal(chat.connect, "c1", {"name": "ada", "code": "wrong"}) == (
         "Wrong join code: check it with your teacher.")
-    assert refusal(chat.connect, "c1", {"name": "ada", "code": 42}) == (
+    assert await refusal(chat.connect, "c1", {"name": "ada", "code": 42}) == (
         "Wrong join code: check it with your teacher.")
 
 
-def test_join_code_ignores_case_and_spaces():
+async def test_a_join_code_with_a_lone_surrogate_is_just_wrong():
+    """A code UTF-8 cannot encode is a wrong code, not a failure of the server."""
+    chat = make_chat(join_code="Maple-Otter-42")
+    assert await refusal(chat.connect, "c1", {"name": "ada", "code": "\ud800"}) == (
+        "Wrong join code: check it with your teacher.")
+
+
+async def test_join_code_ignores_case_and_spaces():
     """A code typed in another case, with spaces around it, is accepted."""
     chat = make_chat(join_code="Maple-Otter-42")
-    assert chat.connect("c1", {"name": "ada", "code": " maple-otter-42 "}).name == "ada"
+    accepted = await chat.connect("c1", {"name": "ada", "code": " maple-otter-42 "})
+    assert accepted.name == "ada"
 
 
-def test_join_code_is_checked_before_the_name():
+async def test_join_code_is_checked_before_the_name():
     """A stranger without the code cannot learn which names are taken."""
     chat = make_chat(join_code="k")
-    chat.connect("c1", {"name": "ada", "code": "k"})
-    assert refusal(chat.connect, "c2", {"name": "ada"}).startswith("This chat needs a join code")
+    await arrive(chat, "c1", {"name": "ada", "code": "k"})
+    assert (await refusal(chat.connect, "c2", {"name": "ada"})).startswith(
+        "This chat needs a join code")
+    assert (await refusal(chat.connect, "c2", {"name": ""})).startswith(
+        "This chat needs a join code")
 
 
-def test_open_chat_ignores_a_code():
+async def test_open_chat_ignores_a_code():
     """A chat without a join code accepts any code or none."""
-    assert make_chat().connect("c1", {"name": "ada", "code": "anything"}).name == "ada"
+    assert (await make_chat().connect("c1", {"name": "ada", "code": "anything"})).name == "ada"
 
 
-def test_a_name_in_use_is_refused():
+async def test_a_name_in_use_is_refused():
     """Two live connections cannot share a name."""
-    chat = connected(make_chat(), "ada")
-    assert refusal(chat.connect, "c2", {"name": "ada"}) == (
+    chat = await connected(make_chat(), "ada")
+    assert await refusal(chat.connect, "c2", {"name": "ada"}) == (
         "The name 'ada' is taken by someone connected now. Pick another name.")
 
 
-def test_a_wrong_session_does_not_take_a_name_over():
-    """Only the name's own secret takes it over."""
-    chat = connected(make_chat(), "ada")
-    assert "is taken" in refusal(chat.connect, "c2", {"name": "ada", "session": "guess"})
+async def test_names_are_compared_exactly():
+    """"Ada" and "ada" are two people."""
+    chat = await connected(make_chat(), "ada")
+    assert (await chat.connect("c2", {"name": "Ada"})).name == "Ada"
 
 
-def test_session_takes_a_name_over_from_a_stale_connection():
+async def test_a_wrong_session_does_not_take_a_name_over():
+    """Only the name's own secret takes it over; a lone surrogate is just wrong."""
+    chat = await connected(make_chat(), "ada")
+    for session in ("guess", "secret-2", "\ud800", ""):
+        assert "is taken" in await refusal(chat.connect, "c2",
+                                           {"name": "ada", "session": session})
+
+
+async def test_session_takes_a_name_over_from_a_stale_connection():
     """With the name's secret, a new connection gets the name and the old one is named."""
     chat = make_chat()
-    first = chat.connect("old", {"name": "ada", "rooms": ["lobby"]})
-    again = chat.connect("new", {"name": "ada", "session": first.session, "rooms": ["lobby"]})
+    first = await arrive(chat, "old", {"name": "ada", "rooms": ["lobby"]})
+    again = await chat.connect("new", {"name": "ada", "session": first.session,
+                                       "rooms": ["lobby"]})
     assert again.replaced == "old" and again.session == first.session
     assert chat.name_of("new") == "ada" and chat.name_of("old") is None
     assert again.presence == ()  # still in lobby: nobody else needs to hear about it
-    assert chat.disconnect("old") == ()  # the stale connection ending changes nothing
-    assert chat.members("lobby") == ("ada",)
+    assert (await chat.disconnect("old")).effects == ()  # the stale one ending changes nothing
+    assert await chat.members("lobby") == ("ada",)
 
 
-def test_session_survives_a_clean_disconnect():
+async def test_a_takeover_tells_the_old_connection_then_closes_it():
+    """A takeover's effects: a log line, the notice to the old connection, its Disconnect."""
+    chat = make_chat()
+    first = await arrive(chat, "old", {"name": "ada", "rooms": ["lobby"]})
+    again = await chat.connect("new", {"name": "ada", "session": first.session,
+                                       "rooms": ["lobby"]})
+    assert again.effects == (
+        Note("ada connected again; closing its older connection"),
+        Emit(protocol.NOTICE, {"text": TAKEOVER}, to="old"),
+        Disconnect("old"))
+    welcome = await chat.welcome("new")
+    assert welcome.effects == (
+        Emit(protocol.WELCOME, {"name": "ada", "session": first.session,
+                                "history": chat.store.history_id}, to="new"),
+        Enter("new", "lobby"))  # no presence: lobby's members did not change
+
+
+async def test_a_takeover_with_other_rooms_reports_the_rooms_it_changed():
+    """Rooms the old connection was in and the new one is not are left, new ones joined."""
+    chat = await in_lobby(make_chat(), "bob")
+    first = await arrive(chat, "old", {"name": "ada", "rooms": ["lobby", "games"]})
+    again = await chat.connect("new", {"name": "ada", "session": first.session,
+                                       "rooms": ["games", "quiz"]})
+    assert again.presence == (Presence("lobby", ("bob",)), Presence("quiz", ("ada",)))
+    assert chat.rooms_of("ada") == ("games", "quiz")
+    assert (await chat.welcome("new")).effects[-2:] == (presence("lobby", "bob"),
+                                                        presence("quiz", "ada"))
+
+
+async def test_session_survives_a_clean_disconnect():
     """A client that comes back after its connection ended keeps its secret."""
     chat = make_chat()
-    first = chat.connect("c1", {"name": "ada"})
-    chat.disconnect("c1")
-    assert chat.connect("c2", {"name": "ada", "session": first.session}).session == first.session
+    first = await arrive(chat, "c1", {"name": "ada"})
+    await chat.disconnect("c1")
+    again = await chat.connect("c2", {"name": "ada", "session": first.session})
+    assert again.session == first.session and again.replaced is None
+    assert again.effects == (Note("ada connected"),)
 
 
-def test_someone_else_taking_a_free_name_gets_a_new_session():
+async def test_someone_else_taking_a_free_name_gets_a_new_session():
     """The old secret stops working once another person holds the name."""
     chat = make_chat()
-    first = chat.connect("c1", {"name": "ada"})
-    chat.disconnect("c1")
-    second = chat.connect("c2", {"name": "ada"})
+    first = await arrive(chat, "c1", {"name": "ada"})
+    await chat.disconnect("c1")
+    second = await arrive(chat, "c2", {"name": "ada"})
     assert second.session != first.session
-    assert "is taken" in refusal(chat.connect, "c3", {"name": "ada", "session": first.session})
+    assert "is taken" in await refusal(chat.connect, "c3",
+                                       {"name": "ada", "session": first.session})
 
 
-def test_connect_with_rooms_joins_them_and_reports_presence():
+async def test_sessions_are_kept_in_the_store():
+    """The secret a name got is in the chat's store, so another process knows it too."""
+    chat = make_chat()
+    accepted = await chat.connect("c1", {"name": "ada"})
+    assert await chat.store.session("ada") == accepted.session
+
+
+async def test_connection_cannot_connect_twice():
+    """The same connection key cannot hold two names."""
+    chat = await connected(make_chat(), "ada")
+    assert await refusal(chat.connect, "conn-ada", {"name": "eve"}) == (
+        "This connection is already connected.")
+
+
+async def test_find_and_name_of_tell_connections_and_names_apart():
+    """find(name) gives the connection, name_of(conn) the name; None for nobody."""
+    chat = await connected(make_chat(), "ada")
+    assert await chat.find("ada") == "conn-ada" and chat.name_of("conn-ada") == "ada"
+    assert await chat.find("zed") is None and chat.name_of("ghost") is None
+
+
+# -- what follows the handshake (welcome) ------------------------------------------------
+
+async def test_connect_with_rooms_joins_them_and_reports_presence():
     """auth rooms put the name in those rooms and report who is there."""
-    chat = connected(make_chat(), "bob")
-    chat.join("conn-bob", {"room": "lobby"})
-    accepted = chat.connect("c1", {"name": "ada", "rooms": ["lobby", "games", "lobby"]})
+    chat = await in_lobby(make_chat(), "bob")
+    accepted = await chat.connect("c1", {"name": "ada",
+                                         "rooms": ["lobby", "games", "lobby"]})
     assert accepted.rooms == ("lobby", "games")
     assert {p.room: p.members for p in accepted.presence} == {
         "games": ("ada",), "lobby": ("ada", "bob")}
+    assert chat.rooms_of("ada") == ("games", "lobby")
 
 
-def test_connect_with_rooms_and_no_offset_replays_nothing():
+async def test_welcome_comes_first_then_the_rooms_then_presence():
+    """welcome to the connection, Enter for each of its rooms, then each room's presence."""
+    chat = await in_lobby(make_chat(), "bob")
+    accepted = await chat.connect("c1", {"name": "ada", "rooms": ["lobby", "games"]})
+    assert (await chat.welcome("c1")).effects == (
+        Emit(protocol.WELCOME, {"name": "ada", "session": accepted.session,
+                                "history": chat.store.history_id}, to="c1"),
+        Enter("c1", "lobby"), Enter("c1", "games"),
+        presence("games", "ada"), presence("lobby", "ada", "bob"))
+
+
+async def test_welcome_without_rooms_is_the_welcome_alone():
+    """A connection with no rooms gets welcome, nothing else."""
+    chat = make_chat()
+    await chat.connect("c1", {"name": "ada", "offset": 0})
+    welcome = await chat.welcome("c1")
+    assert welcome.effects == (Emit(protocol.WELCOME, {
+        "name": "ada", "session": "secret-1", "history": chat.store.history_id}, to="c1"),)
+    assert welcome.ack() == {"ok": True}
+
+
+async def test_connect_with_rooms_and_no_offset_replays_nothing():
     """Without an offset, rooms are rejoined without replay."""
-    chat = connected(make_chat(), "bob")
-    chat.join("conn-bob", {"room": "lobby"})
-    chat.say("conn-bob", {"room": "lobby", "text": "hi"})
-    accepted = chat.connect("c1", {"name": "ada", "rooms": ["lobby"]})
-    assert chat.replay(accepted.rooms, accepted.offset) == ()
+    chat = await in_lobby(make_chat(), "bob")
+    await say(chat, "bob")
+    accepted = await chat.connect("c1", {"name": "ada", "rooms": ["lobby"]})
+    assert await chat.replay(accepted.rooms, accepted.offset) == ()
+    effects = (await chat.welcome("c1")).effects
+    assert [effect.event for effect in effects if isinstance(effect, Emit)] == [
+        protocol.WELCOME, protocol.PRESENCE]
 
 
-def test_resume_replays_what_was_missed_in_id_order():
+async def test_resume_replays_what_was_missed_in_id_order():
     """With an offset, the messages of those rooms with a higher id come back in order."""
-    chat = connected(make_chat(), "bob")
+    chat = await connected(make_chat(), "bob")
     for room in ("a", "b", "c"):
-        chat.join("conn-bob", {"room": room})
+        await chat.join("conn-bob", {"room": room})
     for text, room in [("1", "a"), ("2", "b"), ("3", "c"), ("4", "a"), ("5", "b")]:
-        chat.say("conn-bob", {"room": room, "text": text})
-    accepted = chat.connect("c1", {"name": "ada", "rooms": ["b", "a"], "offset": 1})
+        await say(chat, "bob", text, room)
+    accepted = await chat.connect("c1", {"name": "ada", "rooms": ["b", "a"], "offset": 1})
     assert accepted.offset == 1
-    assert [(m.id, m.room, m.text) for m in chat.replay(accepted.rooms, accepted.offset)] == [
+    assert [(m.id, m.room, m.text) for m in await chat.replay(accepted.rooms,
+                                                              accepted.offset)] == [
         (2, "b", "2"), (4, "a", "4"), (5, "b", "5")]
 
 
-def test_resume_from_offset_zero_replays_everything_kept():
+async def test_welcome_replays_after_entering_the_rooms_and_before_presence():
+    """welcome, Enter each room, the replayed said in id order to the connection, presence."""
+    chat = await connected(make_chat(), "bob")
+    for room in ("a", "b", "c"):
+        await chat.join("conn-bob", {"room": room})
+    for text, room in [("1", "a"), ("2", "b"), ("3", "c"), ("4", "a"), ("5", "b")]:
+        await say(chat, "bob", text, room)
+    accepted = await chat.connect("c1", {"name": "ada", "rooms": ["b", "a"], "offset": 1})
+    assert (await chat.welcome("c1")).effects == (
+        Emit(protocol.WELCOME, {"name": "ada", "session": accepted.session,
+                                "history": chat.store.history_id}, to="c1"),
+        Enter("c1", "b"), Enter("c1", "a"),
+        said(2, "b", "bob", "2", to="c1"), said(4, "a", "bob", "4", to="c1"),
+        said(5, "b", "bob", "5", to="c1"),
+        presence("a", "ada", "bob"), presence("b", "ada", "bob"))
+
+
+async def test_resume_from_offset_zero_replays_everything_kept():
     """offset 0 means 'I saw nothing yet'."""
-    chat = connected(make_chat(), "bob")
-    chat.join("conn-bob", {"room": "a"})
-    chat.say("conn-bob", {"room": "a", "text": "x"})
-    accepted = chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 0})
-    assert [m.id for m in chat.replay(accepted.rooms, accepted.offset)] == [1]
-    assert chat.replay((), 0) == ()
+    chat = await connected(make_chat(), "bob")
+    await chat.join("conn-bob", {"room": "a"})
+    await say(chat, "bob", "x", "a")
+    accepted = await chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 0})
+    assert [m.id for m in await chat.replay(accepted.rooms, accepted.offset)] == [1]
+    assert await chat.replay((), 0) == ()
 
 
-def test_disconnect_leaves_every_room():
+async def test_an_offset_from_another_history_replays_everything():
+    """An offset whose history is not this store's means nothing here: replay it all."""
+    chat = await connected(make_chat(), "bob")
+    await chat.join("conn-bob", {"room": "a"})
+    for text in ("x", "y"):
+        await say(chat, "bob", text, "a")
+    same = await chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 1,
+                                     "history": chat.store.history_id})
+    assert [m.text for m in await chat.replay(same.rooms, same.offset)] == ["y"]
+    other = await chat.connect("c2", {"name": "cy", "rooms": ["a"], "offset": 5,
+                                      "history": "a history from another server"})
+    assert other.offset == 0
+    assert [m.text for m in await chat.replay(other.rooms, other.offset)] == ["x", "y"]
+    with pytest.raises(Refused, match='"history"'):
+        await chat.connect("c3", {"name": "di", "rooms": ["a"], "offset": 1, "history": 7})
+
+
+async def test_a_message_said_before_the_handshake_ends_is_replayed_not_lost():
+    """A said between connect and welcome comes in the replay (it was not heard live)."""
+    chat = await in_lobby(make_chat(), "bob")
+    await chat.connect("c1", {"name": "ada", "rooms": ["lobby"], "offset": 0})
+    meanwhile = await say(chat, "bob", "while you arrived")
+    effects = (await chat.welcome("c1")).effects
+    assert said(meanwhile.id, "lobby", "bob", "while you arrived", to="c1") in effects
+
+
+async def test_welcome_for_a_connection_that_left_before_its_handshake_gives_nothing():
+    """A connection gone before its welcome gets no welcome, rooms or presence."""
+    chat = await in_lobby(make_chat(), "bob")
+    await chat.connect("c1", {"name": "ada", "rooms": ["lobby"], "offset": 0})
+    await chat.disconnect("c1", "transport close")
+    assert (await chat.welcome("c1")).effects == ()
+
+
+async def test_welcome_for_a_connection_taken_over_before_its_handshake_gives_nothing():
+    """A connection that lost its name before its welcome gets nothing."""
+    chat = make_chat()
+    first = await chat.connect("old", {"name": "ada"})
+    await chat.connect("new", {"name": "ada", "session": first.session})
+    assert (await chat.welcome("old")).effects == ()
+    assert (await chat.welcome("new")).effects[0].to == "new"
+
+
+async def test_a_takeover_before_the_handshake_still_tells_the_room_who_arrived():
+    """If the connection taken over never got its welcome, its room still hears presence."""
+    chat = await in_lobby(make_chat(), "bob")
+    first = await arrive(chat, "a", {"name": "ada"})
+    await chat.disconnect("a", "client disconnect")
+    auth = {"name": "ada", "session": first.session, "rooms": ["lobby"]}
+    await chat.connect("b", auth)  # ada back in lobby: bob is to hear it at b's welcome...
+    await chat.connect("c", auth)  # ...but c takes the name over before that
+    assert (await chat.welcome("b")).effects == ()
+    assert presence("lobby", "ada", "bob") in (await chat.welcome("c")).effects
+
+
+async def test_welcome_is_given_once():
+    """A second welcome for the same connection gives nothing."""
+    chat = make_chat()
+    await chat.connect("c1", {"name": "ada"})
+    assert len((await chat.welcome("c1")).effects) == 1
+    assert (await chat.welcome("c1")).effects == ()
+    assert (await chat.welcome("never-connected")).effects == ()
+
+
+# -- disconnecting -----------------------------------------------------------------------
+
+async def test_disconnect_leaves_every_room():
     """When a connection ends its name leaves its rooms, and each room is reported."""
-    chat = connected(make_chat(), "ada", "bob")
-    for name in ("ada", "bob"):
-        chat.join(f"conn-{name}", {"room": "lobby"})
-    chat.join("conn-ada", {"room": "games"})
-    presence = chat.disconnect("conn-ada")
-    assert [(p.room, p.members) for p in presence] == [("games", ()), ("lobby", ("bob",))]
-    assert chat.snapshot() == {"lobby": ["bob"]}
-    assert chat.disconnect("conn-ada") == ()  # twice is harmless
+    chat = await in_lobby(make_chat(), "ada", "bob")
+    await chat.join("conn-ada", {"room": "games"})
+    left = await chat.disconnect("conn-ada", "transport close")
+    assert left.effects == (Note("ada disconnected (transport close)"),
+                            presence("games", skip="conn-ada"),
+                            presence("lobby", "bob", skip="conn-ada"))
+    assert await chat.snapshot() == ({"lobby": ["bob"]}, ("bob",))
+    assert chat.name_of("conn-ada") is None and chat.rooms_of("ada") == ()
+    assert (await chat.disconnect("conn-ada")).effects == ()  # twice is harmless
 
 
-def test_connection_cannot_connect_twice():
-    """The same connection key cannot hold two names."""
-    chat = connected(make_chat(), "ada")
-    assert refusal(chat.connect, "conn-ada", {"name": "eve"}) == (
-        "This connection is already connected.")
+async def test_disconnect_skips_the_leaving_connection():
+    """Every presence of a disconnect skips the connection that is going."""
+    chat = await in_lobby(make_chat(), "ada", "bob")
+    effects = (await chat.disconnect("conn-bob", "client disconnect")).effects
+    emits = [effect for effect in effects if isinstance(effect, Emit)]
+    assert emits and all(effect.skip == "conn-bob" for effect in emits)
+
+
+async def test_disconnect_of_someone_in_no_room_is_a_log_line():
+    """Nobody hears about a connection in no room going away; the log does."""
+    chat = await connected(make_chat(), "ada")
+    assert (await chat.disconnect("conn-ada", "client disconnect")).effects == (
+        Note("ada disconnected (client disconnect)"),)
+    assert (await chat.disconnect("ghost", "transport close")).effects == ()
+
+
+async def test_a_disconnected_name_is_free_again():
+    """Once its connection ended, anybody may take the name."""
+    chat = await connected(make_chat(), "ada")
+    await chat.disconnect("conn-ada")
+    assert (await chat.connect("c2", {"name": "ada"})).replaced is None
 
 
 # -- rooms -------------------------------------------------------------------------------
 
-def test_join_returns_members_and_history():
+async def test_join_returns_members_and_history():
     """A join answers with who is in the room and its last messages."""
-    chat = connected(make_chat(), "ada", "bob")
-    chat.join("conn-bob", {"room": "lobby"})
-    chat.say("conn-bob", {"room": "lobby", "text": "first"})
-    joined = chat.join("conn-ada", {"room": "lobby"})
-    assert joined.to_ack() == {
+    chat = await connected(make_chat(), "ada", "bob")
+    await chat.join("conn-bob", {"room": "lobby"})
+    await say(chat, "bob", "first")
+    joined = await chat.join("conn-ada", {"room": "lobby"})
+    assert joined.ack() == {
         "ok": True, "room": "lobby", "members": ["ada", "bob"],
         "history": [{"id": 1, "room": "lobby", "name": "bob", "text": "first", "ts": 1000.0}]}
 
 
-def test_join_history_is_limited_to_the_last_messages():
+async def test_join_enters_the_room_then_tells_everyone_in_it():
+    """A join's effects: the connection enters the room, then the room (it too) hears
+    presence."""
+    chat = await in_lobby(make_chat(), "bob")
+    await connected(chat, "ada")
+    joined = await chat.join("conn-ada", {"room": "lobby"})
+    assert joined.effects == (Enter("conn-ada", "lobby"), presence("lobby", "ada", "bob"))
+    assert (joined.room, joined.members) == ("lobby", ("ada", "bob"))
+
+
+async def test_join_history_is_limited_to_the_last_messages():
     """History carries the last ``limits.history`` messages, oldest first."""
-    chat = connected(make_chat(limits=Limits(history=3)), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
+    chat = await in_lobby(make_chat(limits=Limits(history=3)), "ada")
     for n in range(5):
-        chat.say("conn-ada", {"room": "lobby", "text": str(n)})
-    chat.leave("conn-ada", {"room": "lobby"})
-    assert [m.text for m in chat.join("conn-ada", {"room": "lobby"}).history] == ["2", "3", "4"]
+        await say(chat, "ada", str(n))
+    await chat.leave("conn-ada", {"room": "lobby"})
+    history = (await chat.join("conn-ada", {"room": "lobby"})).history
+    assert [m.text for m in history] == ["2", "3", "4"]
 
 
-def test_default_history_is_100_messages():
+async def test_default_history_is_100_messages():
     """The join ack carries the room's last 100 messages by default."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
+    chat = await in_lobby(make_chat(), "ada")
     for n in range(120):
-        chat.say("conn-ada", {"room": "lobby", "text": str(n)})
-    chat.leave("conn-ada", {"room": "lobby"})
-    history = chat.join("conn-ada", {"room": "lobby"}).history
+        await say(chat, "ada", str(n))
+    await chat.leave("conn-ada", {"room": "lobby"})
+    history = (await chat.join("conn-ada", {"room": "lobby"})).history
     assert len(history) == 100 and history[0].text == "20"
 
 
@@ -247,68 +532,113 @@ def test_default_history_is_100_messages():
     ({"room": "my room"}, "Room names use only letters A-Z, digits, '_' and '-' (not 'my room')."),
     ({"room": "café"}, "Room names use only letters"),
 ])
-def test_join_refuses_bad_rooms_with_a_sentence(payload, why):
+async def test_join_refuses_bad_rooms_with_a_sentence(payload, why):
     """A malformed join is refused with a message that says what is wrong."""
-    chat = connected(make_chat(), "ada")
-    assert refusal(chat.join, "conn-ada", payload).startswith(why)
+    chat = await connected(make_chat(), "ada")
+    assert (await refusal(chat.join, "conn-ada", payload)).startswith(why)
 
 
-def test_room_names_use_the_allowed_characters():
+async def test_room_names_use_the_allowed_characters():
     """Letters, digits, '_' and '-' up to 32 characters make a room name."""
-    chat = connected(make_chat(), "ada")
-    assert chat.join("conn-ada", {"room": "Room_2-b" + "x" * 24}).room == "Room_2-b" + "x" * 24
+    chat = await connected(make_chat(), "ada")
+    room = "Room_2-b" + "x" * 24
+    assert (await chat.join("conn-ada", {"room": room})).room == room
 
 
-def test_join_twice_is_refused():
+async def test_join_twice_is_refused():
     """Joining a room you are in is refused."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
-    assert refusal(chat.join, "conn-ada", {"room": "lobby"}) == "You are already in room 'lobby'."
+    chat = await in_lobby(make_chat(), "ada")
+    assert await refusal(chat.join, "conn-ada", {"room": "lobby"}) == (
+        "You are already in room 'lobby'.")
 
 
-def test_leave_a_room_you_are_not_in_is_refused():
+async def test_leave_a_room_you_are_not_in_is_refused():
     """Leaving a room you are not in is refused."""
-    chat = connected(make_chat(), "ada")
-    assert refusal(chat.leave, "conn-ada", {"room": "lobby"}) == "You are not in room 'lobby'."
+    chat = await connected(make_chat(), "ada")
+    assert await refusal(chat.leave, "conn-ada", {"room": "lobby"}) == (
+        "You are not in room 'lobby'.")
 
 
-def test_leave_reports_who_is_left():
+@pytest.mark.parametrize(("payload", "why"), [
+    ("lobby", 'leave takes one object like {"room": "lobby"}, not the text'),
+    ({}, 'leave needs a "room", as in {"room": "lobby"}.'),
+    ({"room": "a b"}, "Room names use only letters"),
+])
+async def test_leave_refuses_bad_rooms_with_a_sentence(payload, why):
+    """A malformed leave is refused with a message that says what is wrong."""
+    chat = await in_lobby(make_chat(), "ada")
+    assert (await refusal(chat.leave, "conn-ada", payload)).startswith(why)
+
+
+async def test_leave_reports_who_is_left():
     """After a leave, the room's remaining members are known; an empty room disappears."""
-    chat = connected(make_chat(), "ada", "bob")
-    chat.join("conn-ada", {"room": "lobby"})
-    chat.join("conn-bob", {"room": "lobby"})
-    assert chat.leave("conn-ada", {"room": "lobby"}).members == ("bob",)
-    chat.leave("conn-bob", {"room": "lobby"})
-    assert chat.snapshot() == {} and chat.rooms_of("bob") == ()
+    chat = await in_lobby(make_chat(), "ada", "bob")
+    left = await chat.leave("conn-ada", {"room": "lobby"})
+    assert left.ack() == {"ok": True}
+    assert await chat.members("lobby") == ("bob",)
+    await chat.leave("conn-bob", {"room": "lobby"})
+    assert await chat.snapshot() == ({}, ("ada", "bob")) and chat.rooms_of("bob") == ()
+    assert chat.rooms_here() == ()
 
 
-def test_requests_from_an_unknown_connection_are_refused():
+async def test_leave_takes_the_connection_out_before_telling_those_who_stay():
+    """A leave's effects: Exit first, so the leaver gets the ack and not the presence."""
+    chat = await in_lobby(make_chat(), "ada", "bob")
+    left = await chat.leave("conn-ada", {"room": "lobby"})
+    assert left.effects == (Exit("conn-ada", "lobby"), presence("lobby", "bob"))
+
+
+async def test_requests_from_an_unknown_connection_are_refused():
     """A connection the rules never accepted cannot join, leave or say."""
     chat = make_chat()
     for call, payload in [(chat.join, {"room": "a"}), (chat.leave, {"room": "a"}),
                           (chat.say, {"room": "a", "text": "x"})]:
-        assert refusal(call, "ghost", payload) == "You are not connected to the chat."
+        assert await refusal(call, "ghost", payload) == "You are not connected to the chat."
+
+
+async def test_a_refused_request_has_no_effects():
+    """A refused join, leave or say asks the server to do nothing but answer."""
+    chat = await in_lobby(make_chat(), "ada")
+    for call, payload in [(chat.join, {"room": "lobby"}), (chat.leave, {"room": "games"}),
+                          (chat.say, {"room": "games", "text": "x"}),
+                          (chat.say, {"room": "lobby", "text": ""})]:
+        assert (await refused(call, "conn-ada", payload)).effects == ()
 
 
 # -- messages ----------------------------------------------------------------------------
 
-def test_say_gives_increasing_ids_across_rooms():
+async def test_say_gives_increasing_ids_across_rooms():
     """Ids are one sequence for the whole chat, whatever the room."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "a"})
-    chat.join("conn-ada", {"room": "b"})
-    ids = [chat.say("conn-ada", {"room": room, "text": "x"}).id for room in "abab"]
+    chat = await connected(make_chat(), "ada")
+    await chat.join("conn-ada", {"room": "a"})
+    await chat.join("conn-ada", {"room": "b"})
+    ids = [(await say(chat, "ada", "x", room)).id for room in "abab"]
     assert ids == [1, 2, 3, 4]
 
 
-def test_say_returns_the_message_to_send():
+async def test_say_returns_the_message_to_send():
     """A new message carries id, room, name, text and the server's timestamp."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
-    said = chat.say("conn-ada", {"room": "lobby", "text": "  hi  "})
-    assert said.to_ack() == {"ok": True, "id": 1}
-    assert said.message.to_dict() == {"id": 1, "room": "lobby", "name": "ada",
-                                      "text": "  hi  ", "ts": 1000.0}
+    chat = await in_lobby(make_chat(), "ada")
+    said_ = await say(chat, "ada", "  hi  ")
+    assert said_.ack() == {"ok": True, "id": 1}
+    assert said_.message.to_dict() == {"id": 1, "room": "lobby", "name": "ada",
+                                       "text": "  hi  ", "ts": 1000.0}
+
+
+async def test_say_sends_said_to_the_whole_room_sender_included():
+    """A say's effect is said to everyone in the room, with no one skipped."""
+    chat = await in_lobby(make_chat(), "ada", "bob")
+    said_ = await say(chat, "ada", "hello")
+    assert said_.effects == (said(1, "lobby", "ada", "hello", room="lobby"),)
+
+
+async def test_say_with_a_store_that_delivers_emits_no_said():
+    """When the store delivers messages itself, the rule emits nothing: no double said."""
+    chat = await in_lobby(make_chat(store=DeliveringStore()), "ada")
+    said_ = await say(chat, "ada", "hello")
+    assert said_.effects == ()
+    assert (said_.id, said_.message.text) == (1, "hello")
+    assert said_.ack() == {"ok": True, "id": 1}
 
 
 @pytest.mark.parametrize(("payload", "why"), [
@@ -319,434 +649,337 @@ def test_say_returns_the_message_to_send():
     ({"room": "lobby", "text": 5}, "The text of a message is text, not a number (5)."),
     ({"room": "lobby", "text": ""}, "The message is empty: say something."),
     ({"room": "lobby", "text": " \n "}, "The message is empty: say something."),
-    ({"room": "lobby", "text": "x" * 2001}, "The message is too long (2001 characters): at most 2000."),
-    ({"room": "lobby", "text": "hi", "client_id": 12}, '"client_id" is text of 1 to 64 characters'),
-    ({"room": "lobby", "text": "hi", "client_id": ""}, '"client_id" is text of 1 to 64 characters'),
-    ({"room": "elsewhere", "text": "hi"}, "Join room 'elsewhere' before saying something there."),
+    ({"room": "lobby", "text": "x" * 2001},
+     "The message is too long (2001 characters): at most 2000."),
+    ({"room": "lobby", "text": "hi", "client_id": 12},
+     '"client_id" is text of 1 to 64 characters'),
+    ({"room": "lobby", "text": "hi", "client_id": ""},
+     '"client_id" is text of 1 to 64 characters'),
+    ({"room": "elsewhere", "text": "hi"},
+     "Join room 'elsewhere' before saying something there."),
 ])
-def test_say_refuses_bad_messages_with_a_sentence(payload, why):
+async def test_say_refuses_bad_messages_with_a_sentence(payload, why):
     """A malformed or misplaced say is refused with a message that says what is wrong."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
-    assert refusal(chat.say, "conn-ada", payload).startswith(why)
+    chat = await in_lobby(make_chat(), "ada")
+    assert (await refusal(chat.say, "conn-ada", payload)).startswith(why)
 
 
-def test_text_of_exactly_the_limit_is_accepted():
+async def test_text_of_exactly_the_limit_is_accepted():
     """A 2,000-character message is fine."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
-    assert chat.say("conn-ada", {"room": "lobby", "text": "x" * 2000}).id == 1
+    chat = await in_lobby(make_chat(), "ada")
+    assert (await say(chat, "ada", "x" * 2000)).id == 1
 
 
-def test_say_with_a_known_client_id_returns_the_first_id():
+async def test_say_with_a_known_client_id_returns_the_first_id():
     """Saying again with the same client_id is acknowledged with the first id, nothing new."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
-    first = chat.say("conn-ada", {"room": "lobby", "text": "hi", "client_id": "m1"})
-    again = chat.say("conn-ada", {"room": "lobby", "text": "other text", "client_id": "m1"})
+    chat = await in_lobby(make_chat(), "ada")
+    first = await say(chat, "ada", "hi", client_id="m1")
+    again = await say(chat, "ada", "other text", client_id="m1")
     assert (again.id, again.message) == (first.id, None)
-    assert chat.store.last_id() == 1
+    assert again.effects == () and again.ack() == {"ok": True, "id": first.id}
+    assert await chat.store.last_id() == 1
 
 
-def test_client_ids_belong_to_a_name():
+async def test_client_ids_belong_to_a_name():
     """Two names may use the same client_id for different messages."""
-    chat = connected(make_chat(), "ada", "bob")
-    for name in ("ada", "bob"):
-        chat.join(f"conn-{name}", {"room": "lobby"})
-    ada = chat.say("conn-ada", {"room": "lobby", "text": "hi", "client_id": "m1"})
-    bob = chat.say("conn-bob", {"room": "lobby", "text": "hi", "client_id": "m1"})
+    chat = await in_lobby(make_chat(), "ada", "bob")
+    ada = await say(chat, "ada", client_id="m1")
+    bob = await say(chat, "bob", client_id="m1")
     assert (ada.id, bob.id) == (1, 2) and bob.message is not None
+    assert bob.effects == (said(2, "lobby", "bob", "hi", room="lobby"),)
 
 
-def test_client_id_survives_a_reconnect_under_the_same_name():
+async def test_client_id_survives_a_reconnect_under_the_same_name():
     """A message re-sent from a new connection of the same name is not kept twice."""
     chat = make_chat()
-    first = chat.connect("c1", {"name": "ada", "rooms": ["lobby"]})
-    said = chat.say("c1", {"room": "lobby", "text": "hi", "client_id": "m1"})
-    chat.connect("c2", {"name": "ada", "session": first.session, "rooms": ["lobby"]})
-    assert chat.say("c2", {"room": "lobby", "text": "hi", "client_id": "m1"}).message is None
-    assert chat.store.last_id() == said.id
+    first = await arrive(chat, "c1", {"name": "ada", "rooms": ["lobby"]})
+    said_ = await chat.say("c1", {"room": "lobby", "text": "hi", "client_id": "m1"})
+    await arrive(chat, "c2", {"name": "ada", "session": first.session, "rooms": ["lobby"]})
+    again = await chat.say("c2", {"room": "lobby", "text": "hi", "client_id": "m1"})
+    assert again.message is None and again.id == said_.id and again.effects == ()
+    assert await chat.store.last_id() == said_.id
 
 
-def test_repeated_client_id_is_answered_even_after_leaving_the_room():
+async def test_repeated_client_id_is_answered_even_after_leaving_the_room():
     """A late re-send of an acknowledged message gets its id, not a refusal."""
-    chat = connected(make_chat(), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
-    chat.say("conn-ada", {"room": "lobby", "text": "hi", "client_id": "m1"})
-    chat.leave("conn-ada", {"room": "lobby"})
-    assert chat.say("conn-ada", {"room": "lobby", "text": "hi", "client_id": "m1"}).id == 1
+    chat = await in_lobby(make_chat(), "ada")
+    await say(chat, "ada", client_id="m1")
+    await chat.leave("conn-ada", {"room": "lobby"})
+    assert (await say(chat, "ada", client_id="m1")).id == 1
 
 
-def test_chat_uses_the_store_it_is_given():
+async def test_chat_uses_the_store_it_is_given():
     """The rules keep messages in the store passed to them."""
     store = MemoryStore()
-    chat = connected(make_chat(store=store), "ada")
-    chat.join("conn-ada", {"room": "lobby"})
-    chat.say("conn-ada", {"room": "lobby", "text": "hi"})
-    assert [m.text for m in store.recent("lobby", 10)] == ["hi"]
+    chat = await in_lobby(make_chat(store=store), "ada")
+    await say(chat, "ada")
+    assert [m.text for m in await store.recent("lobby", 10)] == ["hi"]
+    assert chat.store is store
 
 
-def test_new_join_code_reads_well():
-    """A join code is two words and a number, joined by dashes."""
-    words = new_join_code().split("-")
-    assert len(words) == 3 and words[0].isalpha() and words[1].isalpha()
-    assert 10 <= int(words[2]) <= 99
+async def test_the_clock_stamps_messages():
+    """ts is the chat's clock when the message arrived."""
+    clock = Clock(1764000000.25)
+    chat = await in_lobby(make_chat(clock=clock), "ada")
+    assert (await say(chat, "ada")).message.ts == 1764000000.25
+    clock.now += 1
+    assert (await say(chat, "ada")).message.ts == 1764000001.25
+    assert chat.now() == 1764000001.25
 
 
 # -- limits: how fast, how many ------------------------------------------------------------
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def say(chat, name, text="hi", room="lobby", **fields):
-    return chat.say(f"conn-{name}", {"room": room, "text": text, **fields})
-
-
-def in_lobby(chat, *names):
-    for name in names:
-        chat.connect(f"conn-{name}", {"name": name})
-        chat.join(f"conn-{name}", {"room": "lobby"})
-    return chat
-
-
-def test_token_bucket_allows_a_burst_then_the_rate():
-    """A full bucket allows `burst` actions at once, then one per 1/rate seconds."""
-    bucket = TokenBucket(rate=2, burst=3, now=0)
-    assert [bucket.take(0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert bucket.take(0) == pytest.approx(0.5)
-    assert bucket.take(0.5) == 0.0 and bucket.take(0.5) == pytest.approx(0.5)
-
-
-def test_token_bucket_never_holds_more_than_the_burst():
-    """A long pause refills the bucket to `burst`, no more."""
-    bucket = TokenBucket(rate=1, burst=2, now=0)
-    bucket.take(0)
-    assert [bucket.take(100) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
-
-
-def test_token_bucket_ignores_a_clock_going_back():
-    """A clock that steps back gives no extra tokens and no negative wait."""
-    bucket = TokenBucket(rate=1, burst=1, now=10)
-    bucket.take(10)
-    assert bucket.take(5) == pytest.approx(1.0)
-
-
-def test_no_rate_limit_by_default():
+async def test_no_rate_limit_by_default():
     """Limits() sets no rate: a notebook's server accepts any number of messages."""
     assert Limits().messages_per_second is None
-    chat = in_lobby(make_chat(clock=Clock()), "ada")
-    assert [say(chat, "ada").id for _ in range(50)] == list(range(1, 51))
+    chat = await in_lobby(make_chat(), "ada")
+    assert [(await say(chat, "ada")).id for _ in range(50)] == list(range(1, 51))
 
 
-def test_a_flooding_name_is_throttled_with_one_notice_and_a_sentence():
+async def test_a_flooding_name_is_throttled_with_one_notice_and_a_sentence():
     """Past the burst, say is refused (Throttled) with how long to wait; one notice per flood."""
     clock = Clock()
-    chat = in_lobby(make_chat(clock=clock,
-                              limits=Limits(messages_per_second=2, burst=3)), "ada", "bob")
+    chat = await in_lobby(make_chat(clock=clock,
+                                    limits=Limits(messages_per_second=2, burst=3)),
+                          "ada", "bob")
     for _ in range(3):
-        say(chat, "ada")
+        await say(chat, "ada")
     with pytest.raises(Throttled) as first:
-        say(chat, "ada")
+        await say(chat, "ada")
     with pytest.raises(Throttled) as second:
-        say(chat, "ada")
+        await say(chat, "ada")
     assert str(first.value) == ("You are sending messages too fast: wait 0.5 s before "
                                 "saying more (at most 2 per second).")
-    assert first.value.notice == ("Slow down: you may say at most 2 messages per second. "
-                                  "Messages sent faster are refused.")
-    assert second.value.notice is None and first.value.wait == pytest.approx(0.5)
-    assert say(chat, "bob").id == 4  # others are not slowed down
+    assert first.value.effects == (Emit(protocol.NOTICE, {"text": SLOW_DOWN}, to="conn-ada"),)
+    assert second.value.effects == () and first.value.wait == pytest.approx(0.5)
+    assert str(second.value) == str(first.value)
+    assert isinstance(first.value, Refused)
+    assert (await say(chat, "bob")).id == 4  # others are not slowed down
     clock.now += 0.5
-    assert say(chat, "ada").id == 5
+    assert (await say(chat, "ada")).id == 5
     with pytest.raises(Throttled) as again:
-        say(chat, "ada")
-    assert again.value.notice is not None  # a new flood gets a new notice
+        await say(chat, "ada")
+    assert again.value.effects == first.value.effects  # a new flood gets a new notice
 
 
-def test_a_repeated_client_id_costs_no_token():
+async def test_a_throttled_say_keeps_nothing():
+    """A refused say is not stored and sends nothing."""
+    chat = await in_lobby(make_chat(limits=Limits(messages_per_second=1, burst=1)), "ada")
+    await say(chat, "ada")
+    await refused(say, chat, "ada", "too fast")
+    assert await chat.store.last_id() == 1
+
+
+async def test_a_repeated_client_id_costs_no_token():
     """Re-sending a message after a reconnect is answered even when the bucket is empty."""
-    chat = in_lobby(make_chat(clock=Clock(), limits=Limits(messages_per_second=1, burst=1)),
-                    "ada")
-    assert say(chat, "ada", client_id="m1").id == 1
-    assert say(chat, "ada", client_id="m1").id == 1
+    chat = await in_lobby(make_chat(limits=Limits(messages_per_second=1, burst=1)), "ada")
+    assert (await say(chat, "ada", client_id="m1")).id == 1
+    assert (await say(chat, "ada", client_id="m1")).id == 1
     with pytest.raises(Throttled):
-        say(chat, "ada", client_id="m2")
+        await say(chat, "ada", client_id="m2")
 
 
-def test_the_chat_refuses_newcomers_when_full_but_not_a_takeover():
+async def test_the_chat_refuses_newcomers_when_full_but_not_a_takeover():
     """Past `limits.clients` a new name is refused; a session takeover still works."""
     chat = make_chat(limits=Limits(clients=2))
-    session = chat.connect("c1", {"name": "ada"}).session
-    chat.connect("c2", {"name": "bob"})
-    assert refusal(chat.connect, "c3", {"name": "cy"}) == (
+    session = (await arrive(chat, "c1", {"name": "ada"})).session
+    await arrive(chat, "c2", {"name": "bob"})
+    assert await refusal(chat.connect, "c3", {"name": "cy"}) == (
         "The chat is full: 2 people are connected, the most this server allows. "
         "Try again later, or tell your teacher.")
-    assert chat.connect("c4", {"name": "ada", "session": session}).replaced == "c1"
-    chat.disconnect("c2")
-    assert chat.connect("c3", {"name": "cy"}).name == "cy"
+    assert (await chat.connect("c4", {"name": "ada", "session": session})).replaced == "c1"
+    await chat.disconnect("c2")
+    assert (await chat.connect("c3", {"name": "cy"})).name == "cy"
 
 
-def test_one_person_may_be_in_a_limited_number_of_rooms():
+async def test_one_person_may_be_in_a_limited_number_of_rooms():
     """Past `limits.rooms_per_client` a join, or a resume with too many rooms, is refused."""
-    chat = connected(make_chat(limits=Limits(rooms_per_client=2)), "ada")
-    chat.join("conn-ada", {"room": "a"})
-    chat.join("conn-ada", {"room": "b"})
-    assert refusal(chat.join, "conn-ada", {"room": "c"}) == (
+    chat = await connected(make_chat(limits=Limits(rooms_per_client=2)), "ada")
+    await chat.join("conn-ada", {"room": "a"})
+    await chat.join("conn-ada", {"room": "b"})
+    assert await refusal(chat.join, "conn-ada", {"room": "c"}) == (
         "You are in 2 rooms, the most allowed: leave one before joining 'c'.")
-    assert refusal(chat.connect, "c2", {"name": "bob", "rooms": ["a", "b", "c"]}) == (
+    assert await refusal(chat.connect, "c2", {"name": "bob", "rooms": ["a", "b", "c"]}) == (
         '"rooms" lists 3 rooms: one person may be in at most 2.')
-    chat.leave("conn-ada", {"room": "a"})
-    assert chat.join("conn-ada", {"room": "c"}).room == "c"
+    await chat.leave("conn-ada", {"room": "a"})
+    assert (await chat.join("conn-ada", {"room": "c"})).room == "c"
 
 
-def test_default_limits_are_the_documented_ones():
-    """200 people, 20 rooms each, bursts of 10, kicks for 60 s."""
-    limits = Limits()
-    assert (limits.clients, limits.rooms_per_client, limits.burst, limits.kick_seconds) == (
-        200, 20, 10, 60)
+# -- kicks and mutes, as a student meets them (the teacher's side: test_moderation) -------
 
-
-@pytest.mark.parametrize("options", [
-    {"messages_per_second": 0}, {"burst": 0}, {"clients": 0}, {"rooms_per_client": 0},
-    {"kick_seconds": -1},
-])
-def test_impossible_limits_are_refused(options):
-    """A limit that would lock everyone out is a ValueError at once."""
-    with pytest.raises(ValueError):
-        Limits(**options)
-
-
-# -- the teacher's tools -------------------------------------------------------------------
-
-def teacher_chat(**options):
-    options.setdefault("clock", Clock())
-    return in_lobby(make_chat(teacher_token="s3cret", **options), "ada", "bob")
-
-
-@pytest.mark.parametrize(("token", "auth", "why"), [
-    (None, {"token": "anything"}, "This server has no teacher token"),
-    ("s3cret", None, "The teacher's tools need the teacher token"),
-    ("s3cret", {}, "The teacher's tools need the teacher token"),
-    ("s3cret", {"token": " "}, "The teacher's tools need the teacher token"),
-    ("s3cret", {"token": "S3CRET"}, "Wrong teacher token"),
-    ("s3cret", {"token": 42}, "Wrong teacher token"),
-])
-def test_the_teachers_tools_need_the_exact_token(token, auth, why):
-    """Without a token, with a wrong one, or on a server without one: refused."""
-    assert refusal(make_chat(teacher_token=token).check_teacher, auth).startswith(why)
-
-
-def test_the_right_token_opens_the_teachers_tools():
-    """The exact token (spaces around it forgiven) is accepted."""
-    make_chat(teacher_token="s3cret").check_teacher({"token": " s3cret "})
-
-
-def test_new_teacher_token_is_long_and_random():
-    """Two tokens differ and are long enough not to be guessed."""
-    first, second = new_teacher_token(), new_teacher_token()
-    assert first != second and len(first) >= 16
-
-
-def test_kick_returns_the_connection_and_bars_the_name_for_a_while():
-    """A kicked name is refused with how long is left, and let in once the time is up."""
+async def test_a_kicked_name_is_refused_with_how_long_is_left():
+    """While a kick lasts the name is refused, saying how long is left; then let in."""
     clock = Clock()
-    chat = teacher_chat(clock=clock)
-    kicked = chat.kick({"name": "ada"})
-    assert (kicked.name, kicked.conn, kicked.seconds) == ("ada", "conn-ada", 60)
-    assert kicked.notice == "The teacher removed you from the chat. You can come back in 60 s."
-    chat.disconnect("conn-ada")
+    chat = make_chat(clock=clock)
+    await chat.store.restrict("kick", "ada", clock.now + 60)
     clock.now += 17.5
-    assert refusal(chat.connect, "c2", {"name": "ada"}) == (
+    assert await refusal(chat.connect, "c2", {"name": "ada"}) == (
         "The teacher removed 'ada' from the chat: you can come back in 43 s.")
+    assert (await chat.connect("c3", {"name": "bob"})).name == "bob"  # others come in
     clock.now += 42.5
-    assert chat.connect("c2", {"name": "ada"}).name == "ada"
+    assert (await chat.connect("c2", {"name": "ada"})).name == "ada"
 
 
-def test_a_kicked_name_cannot_come_back_with_its_session():
+async def test_a_kick_holds_against_the_session():
     """The session secret does not get around a kick."""
-    chat = teacher_chat()
-    session = chat.connect("c-cy", {"name": "cy"}).session
-    chat.kick({"name": "cy"})
-    assert refusal(chat.connect, "c2", {"name": "cy", "session": session}).startswith(
-        "The teacher removed 'cy' from the chat")
+    chat = make_chat()
+    accepted = await arrive(chat, "c1", {"name": "cy"})
+    await chat.store.restrict("kick", "cy", chat.now() + 60)
+    assert (await refusal(chat.connect, "c2", {"name": "cy", "session": accepted.session})
+            ).startswith("The teacher removed 'cy' from the chat")
 
 
-def test_kick_duration_is_a_limit():
-    """Limits(kick_seconds=...) sets how long a kick lasts."""
-    chat = teacher_chat(limits=Limits(kick_seconds=5))
-    assert chat.kick({"name": "ada"}).seconds == 5
+async def test_a_kicked_name_is_refused_before_its_rooms_are_checked():
+    """A kick is what a kicked student hears, whatever else is in the auth."""
+    chat = make_chat()
+    await chat.store.restrict("kick", "ada", chat.now() + 60)
+    assert (await refusal(chat.connect, "c1", {"name": "ada", "rooms": "bad"})).startswith(
+        "The teacher removed 'ada'")
 
 
-@pytest.mark.parametrize(("payload", "why"), [
-    ({"name": "zed"}, "Nobody named 'zed' is connected (names are case-sensitive)."),
-    ({"name": "Ada"}, "Nobody named 'Ada' is connected (names are case-sensitive)."),
-    ({}, 'kick needs a "name", as in {"name": "ada"}.'),
-    ("ada", 'kick takes one object like {"name": "ada"}, not the text \'ada\'.'),
-    ({"name": 3}, "A name is text, not a number (3)."),
-])
-def test_kick_refuses_what_it_cannot_do_with_a_sentence(payload, why):
-    """Kicking nobody, or with a malformed payload, is refused."""
-    assert refusal(teacher_chat().kick, payload) == why
-
-
-def test_a_muted_name_is_refused_with_how_long_is_left():
+async def test_a_muted_name_is_refused_with_how_long_is_left():
     """While muted, say is refused with the time left; afterwards it works again."""
     clock = Clock()
-    chat = teacher_chat(clock=clock)
-    muted = chat.mute({"name": "ada", "seconds": 30})
-    assert (muted.conn, muted.notice) == ("conn-ada", "The teacher muted you for 30 s.")
+    chat = await in_lobby(make_chat(clock=clock), "ada", "bob")
+    await chat.store.restrict("mute", "ada", clock.now + 30)
     clock.now += 10.2
-    assert refusal(say, chat, "ada") == "The teacher muted you: you can speak again in 20 s."
-    assert say(chat, "bob").id == 1
+    muted = await refused(say, chat, "ada")
+    assert str(muted) == "The teacher muted you: you can speak again in 20 s."
+    assert muted.effects == ()
+    assert (await say(chat, "bob")).id == 1
     clock.now += 20
-    assert say(chat, "ada").id == 2
+    assert (await say(chat, "ada")).id == 2
 
 
-def test_mute_for_zero_seconds_lifts_a_mute():
-    """seconds=0 ends a mute at once, with a notice that says so."""
-    chat = teacher_chat()
-    chat.mute({"name": "ada", "seconds": 600})
-    assert chat.mute({"name": "ada", "seconds": 0}).notice == (
-        "The teacher lifted your mute: you can speak again.")
-    assert say(chat, "ada").id == 1
+async def test_a_repeated_client_id_is_answered_while_muted():
+    """A re-send of a message said before the mute gets its id: it says nothing new."""
+    chat = await in_lobby(make_chat(), "ada")
+    first = await say(chat, "ada", client_id="m1")
+    await chat.store.restrict("mute", "ada", chat.now() + 30)
+    again = await say(chat, "ada", client_id="m1")
+    assert (again.id, again.message, again.effects) == (first.id, None, ())
+    assert (await refusal(say, chat, "ada", client_id="m2")).startswith("The teacher muted you")
 
 
-def test_a_mute_outlives_a_reconnect():
+async def test_a_mute_outlives_a_reconnect():
     """Reconnecting does not end a mute: it belongs to the name."""
-    chat = teacher_chat()
-    chat.mute({"name": "ada", "seconds": 30})
-    chat.disconnect("conn-ada")
-    in_lobby(chat, "ada")
-    assert refusal(say, chat, "ada").startswith("The teacher muted you")
+    chat = await in_lobby(make_chat(), "ada")
+    await chat.store.restrict("mute", "ada", chat.now() + 30)
+    await chat.disconnect("conn-ada")
+    await in_lobby(chat, "ada")
+    assert (await refusal(say, chat, "ada")).startswith("The teacher muted you")
 
 
-@pytest.mark.parametrize("seconds", [-1, 86_401, "30", True, None])
-def test_mute_refuses_a_bad_duration(seconds):
-    """seconds must be a number from 0 to a day."""
-    assert refusal(teacher_chat().mute, {"name": "ada", "seconds": seconds}).startswith(
-        '"seconds" is how long to mute for: a number from 0 (to lift a mute) to 86,400')
+async def test_a_mute_that_ended_is_over():
+    """A mute until now or earlier no longer holds (the teacher's 0 s lifts one)."""
+    chat = await in_lobby(make_chat(), "ada")
+    await chat.store.restrict("mute", "ada", chat.now())
+    assert (await say(chat, "ada")).id == 1
 
 
-def test_announce_checks_text_and_room():
-    """An announcement is a message-like text, for everyone or a room someone is in."""
-    chat = teacher_chat()
-    assert chat.announce({"text": "Break!"}) == Announcement("Break!", None)
-    assert chat.announce({"text": "Lobby only", "room": "lobby"}).room == "lobby"
-    assert refusal(chat.announce, {"text": "hi", "room": "empty"}) == (
-        "Nobody is in room 'empty' now, so nobody would hear it.")
-    assert refusal(chat.announce, {"text": " "}) == "The message is empty: say something."
-    assert refusal(chat.announce, {"room": "lobby"}).startswith('announce needs a "text"')
-    assert refusal(chat.announce, {"text": "x", "room": "a b"}).startswith("Room names use")
-
-
-def test_people_lists_everyone_connected():
-    """people() names every connection, in a room or not."""
-    chat = teacher_chat()
-    chat.connect("c-cy", {"name": "cy"})
-    assert chat.people() == ("ada", "bob", "cy")
-
-
-def test_kicks_and_mutes_live_in_the_store_so_servers_sharing_it_agree():
-    """Two Chats on one store (two server processes) see each other's kicks and mutes."""
-    store = MemoryStore()
-    first = teacher_chat(store=store)
-    second = make_chat(store=store, clock=Clock())
-    first.kick({"name": "ada"})
-    first.mute({"name": "bob", "seconds": 30})
-    assert refusal(second.connect, "c1", {"name": "ada"}).startswith("The teacher removed")
-    in_lobby(second, "bob")
-    assert refusal(say, second, "bob").startswith("The teacher muted you")
-
-
-# -- several server processes: what the others have (Chat(elsewhere=...)) -----------------
+# -- several server processes: who is connected elsewhere (Chat(elsewhere=...)) -----------
 
 class Roster:
-    """One process's view of a shared in-memory roster: what RedisRoster does with Redis."""
+    """One process's view of a shared in-memory roster: what cluster.Roster does with Redis."""
 
     def __init__(self, shared: dict, process: str):
         self.shared, self.process = shared, process
 
-    def update(self, here):
+    async def update(self, here):
         self.shared[self.process] = dict(here)
+        return await self.others()
 
-    def _others(self):
-        return [here for process, here in self.shared.items() if process != self.process]
-
-    def people(self):
-        return {name: conn for here in self._others() for name, (conn, _) in here.items()}
-
-    def rooms(self):
-        rooms = {}
-        for here in self._others():
-            for name, (_, names_rooms) in here.items():
-                for room in names_rooms:
-                    rooms.setdefault(room, set()).add(name)
-        return rooms
+    async def others(self):
+        return {name: entry for process, here in self.shared.items()
+                if process != self.process for name, entry in here.items()}
 
 
-def two_processes():
+def two_processes(**options):
     """Two Chats on one store and one roster, as two server processes on one Redis."""
     shared, store = {}, MemoryStore()
-    return [make_chat(store=store, teacher_token="t", elsewhere=Roster(shared, process))
+    return [make_chat(store=store, elsewhere=Roster(shared, process), **options)
             for process in ("one", "two")]
 
 
-def test_a_name_connected_elsewhere_is_taken():
+async def test_a_name_connected_elsewhere_is_taken():
     """A name in use on another process is refused here too."""
     one, two = two_processes()
-    one.connect("sid-1", {"name": "ada"})
-    assert refusal(two.connect, "sid-2", {"name": "ada"}) == (
+    await arrive(one, "sid-1", {"name": "ada"})
+    assert await refusal(two.connect, "sid-2", {"name": "ada"}) == (
         "The name 'ada' is taken by someone connected now. Pick another name.")
-    one.disconnect("sid-1")
-    assert two.connect("sid-2", {"name": "ada"}).name == "ada"
+    await one.disconnect("sid-1")
+    assert (await two.connect("sid-2", {"name": "ada"})).name == "ada"
 
 
-def test_a_session_takes_a_name_over_from_another_process():
+async def test_a_session_takes_a_name_over_from_another_process():
     """With its session a client takes its name back from a connection on another process."""
     one, two = two_processes()
-    session = one.connect("sid-1", {"name": "ada", "rooms": ["lobby"]}).session
-    accepted = two.connect("sid-2", {"name": "ada", "session": session, "rooms": ["lobby"]})
+    session = (await arrive(one, "sid-1", {"name": "ada", "rooms": ["lobby"]})).session
+    accepted = await two.connect("sid-2", {"name": "ada", "session": session,
+                                           "rooms": ["lobby"]})
     assert (accepted.replaced, accepted.session) == ("sid-1", session)
+    assert accepted.effects[1:] == (Emit(protocol.NOTICE, {"text": TAKEOVER}, to="sid-1"),
+                                    Disconnect("sid-1"))
 
 
-def test_members_rooms_and_people_count_every_process():
-    """presence, joins, the teacher's rooms and people cover both processes."""
+async def test_members_rooms_and_people_count_every_process():
+    """presence, joins, members and the snapshot cover both processes."""
     one, two = two_processes()
-    one.connect("sid-1", {"name": "ada"})
-    assert one.join("sid-1", {"room": "lobby"}).members == ("ada",)
-    two.connect("sid-2", {"name": "bob"})
-    assert two.join("sid-2", {"room": "lobby"}).members == ("ada", "bob")
-    two.connect("sid-3", {"name": "cy"})
-    assert one.snapshot() == two.snapshot() == {"lobby": ["ada", "bob"]}
-    assert one.people() == ("ada", "bob", "cy") and one.rooms_here() == ("lobby",)
-    assert one.announce({"text": "hi", "room": "lobby"}).room == "lobby"
+    await arrive(one, "sid-1", {"name": "ada"})
+    assert (await one.join("sid-1", {"room": "lobby"})).members == ("ada",)
+    await arrive(two, "sid-2", {"name": "bob"})
+    joined = await two.join("sid-2", {"room": "lobby"})
+    assert joined.members == ("ada", "bob")
+    assert joined.effects == (Enter("sid-2", "lobby"), presence("lobby", "ada", "bob"))
+    await arrive(two, "sid-3", {"name": "cy"})
+    assert await one.snapshot() == await two.snapshot() == (
+        {"lobby": ["ada", "bob"]}, ("ada", "bob", "cy"))
+    assert await one.members("lobby") == ("ada", "bob")
+    assert one.rooms_here() == ("lobby",) and two.rooms_here() == ("lobby",)
+    assert await one.find("cy") == "sid-3" and await two.find("ada") == "sid-1"
 
 
-def test_the_teacher_reaches_a_student_of_another_process():
-    """kick and mute name the connection on the other process."""
+async def test_leaving_and_disconnecting_count_every_process():
+    """The presence of a leave or a disconnect still names those on the other process."""
     one, two = two_processes()
-    two.connect("sid-2", {"name": "bob"})
-    assert one.kick({"name": "bob"}).conn == "sid-2"
-    assert one.mute({"name": "bob", "seconds": 5}).conn == "sid-2"
+    await arrive(one, "sid-1", {"name": "ada", "rooms": ["lobby"]})
+    await arrive(two, "sid-2", {"name": "bob", "rooms": ["lobby", "games"]})
+    await arrive(two, "sid-3", {"name": "cy", "rooms": ["lobby"]})
+    assert (await two.leave("sid-2", {"room": "games"})).effects == (
+        Exit("sid-2", "games"), presence("games"))
+    assert (await two.disconnect("sid-3", "transport close")).effects == (
+        Note("cy disconnected (transport close)"),
+        presence("lobby", "ada", "bob", skip="sid-3"))
 
 
-def test_an_offset_from_another_history_replays_everything():
-    """An offset whose history is not this store's means nothing here: replay it all."""
-    chat = connected(make_chat(), "bob")
-    chat.join("conn-bob", {"room": "a"})
-    for text in ("x", "y"):
-        chat.say("conn-bob", {"room": "a", "text": text})
-    same = chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 1,
-                               "history": chat.store.history})
-    assert [m.text for m in chat.replay(same.rooms, same.offset)] == ["y"]
-    other = chat.connect("c2", {"name": "cy", "rooms": ["a"], "offset": 5,
-                                "history": "a history from another server"})
-    assert [m.text for m in chat.replay(other.rooms, other.offset)] == ["x", "y"]
-    with pytest.raises(Refused, match='"history"'):
-        chat.connect("c3", {"name": "di", "rooms": ["a"], "offset": 1, "history": 7})
+async def test_connect_with_rooms_reports_the_members_of_every_process():
+    """A resume's presence counts the members connected to the other process."""
+    one, two = two_processes()
+    await arrive(one, "sid-1", {"name": "ada", "rooms": ["lobby"]})
+    accepted = await two.connect("sid-2", {"name": "bob", "rooms": ["lobby"]})
+    assert accepted.presence == (Presence("lobby", ("ada", "bob")),)
+
+
+async def test_messages_of_one_process_are_replayed_by_the_other():
+    """The store is shared: a resume on one process replays what was said on the other."""
+    one, two = two_processes()
+    await arrive(one, "sid-1", {"name": "ada", "rooms": ["lobby"]})
+    await one.say("sid-1", {"room": "lobby", "text": "hi"})
+    accepted = await two.connect("sid-2", {"name": "bob", "rooms": ["lobby"], "offset": 0,
+                                           "history": one.store.history_id})
+    assert [m.text for m in await two.replay(accepted.rooms, accepted.offset)] == ["hi"]
+
+
+async def test_the_clients_limit_counts_this_process_only():
+    """limits.clients is per server process: the other process's people do not count."""
+    one, two = two_processes(limits=Limits(clients=1))
+    await arrive(one, "sid-1", {"name": "ada"})
+    assert (await two.connect("sid-2", {"name": "bob"})).name == "bob"
+
+
+async def test_a_chat_alone_has_no_elsewhere():
+    """Without elsewhere, a Chat counts only its own connections."""
+    chat = await in_lobby(make_chat(), "ada")
+    assert chat.elsewhere is None
+    assert repr(chat) == "<Chat: 1 connected, 1 rooms in use>"
+    assert isinstance(await chat.disconnect("conn-ada"), Result)

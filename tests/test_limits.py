@@ -1,0 +1,340 @@
+"""What the chat accepts (chatkit.limits): sizes, rates, join codes, secrets; no sockets."""
+
+import pytest
+
+from chatkit.limits import (
+    MAX_MUTE_SECONDS,
+    Limits,
+    Refused,
+    TokenBucket,
+    describe,
+    kind,
+    new_join_code,
+    new_teacher_token,
+    same_secret,
+    seconds,
+)
+
+
+def refusal(check, value):
+    with pytest.raises(Refused) as caught:
+        check(value)
+    return str(caught.value)
+
+
+# -- Limits: the defaults, and limits that cannot be ----------------------------------------
+
+def test_default_limits_are_the_documented_ones():
+    """200 people, 20 rooms each, bursts of 10, kicks for 60 s, no rate, the sizes."""
+    limits = Limits()
+    assert (limits.clients, limits.rooms_per_client, limits.burst, limits.kick_seconds) == (
+        200, 20, 10, 60)
+    assert limits.messages_per_second is None
+    assert (limits.name_length, limits.room_length, limits.text_length, limits.history,
+            limits.client_id_length) == (32, 32, 2000, 100, 64)
+
+
+@pytest.mark.parametrize("options", [
+    {"messages_per_second": 0}, {"messages_per_second": -1}, {"burst": 0}, {"clients": 0},
+    {"rooms_per_client": 0}, {"kick_seconds": -1},
+])
+def test_impossible_limits_are_refused(options):
+    """A limit that would lock everyone out is a ValueError at once."""
+    with pytest.raises(ValueError):
+        Limits(**options)
+
+
+def test_none_disables_the_limits_that_can_be_none():
+    """clients, rooms_per_client and messages_per_second may be None: no limit."""
+    limits = Limits(clients=None, rooms_per_client=None, messages_per_second=None)
+    assert limits.check_rooms([f"r{n}" for n in range(100)]) == tuple(
+        f"r{n}" for n in range(100))
+
+
+def test_max_mute_is_a_day():
+    """A teacher may mute for at most 86,400 seconds."""
+    assert MAX_MUTE_SECONDS == 86_400
+
+
+# -- Limits.check_name ---------------------------------------------------------------------
+
+def test_check_name_trims_spaces():
+    """Spaces around a name are removed; inner spaces stay."""
+    assert Limits().check_name("  ada lovelace ") == "ada lovelace"
+
+
+def test_a_name_of_exactly_the_limit_is_accepted():
+    """A name of exactly name_length characters is fine, one more is not."""
+    assert Limits().check_name("x" * 32) == "x" * 32
+    assert refusal(Limits(name_length=3).check_name, "abcd") == (
+        "The name is too long (4 characters): at most 3.")
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    (None, 'Pick a name: auth needs a "name".'),
+    (7, "A name is text, not a number (7)."),
+    (["ada"], "A name is text, not a list."),
+    ("   ", "The name is empty: pick one of 1 to 32 characters."),
+    ("", "The name is empty: pick one of 1 to 32 characters."),
+    ("x" * 33, "The name is too long (33 characters): at most 32."),
+    ("ada\tb", "A name can only hold printable characters (no tabs, line breaks or control "
+               "characters)."),
+    ("ada\nb", "A name can only hold printable characters (no tabs, line breaks or control "
+               "characters)."),
+    ("a\ud800", "A name can only hold printable characters (no tabs, line breaks or control "
+                "characters)."),
+])
+def test_check_name_refuses_with_a_sentence(name, why):
+    """A name that is not 1 to 32 printable characters is refused, saying why."""
+    assert refusal(Limits().check_name, name) == why
+
+
+# -- Limits.check_room ---------------------------------------------------------------------
+
+def test_room_names_use_the_allowed_characters():
+    """Letters, digits, '_' and '-' up to 32 characters make a room name, unchanged."""
+    room = "Room_2-b" + "x" * 24
+    assert Limits().check_room(room) == room
+
+
+@pytest.mark.parametrize(("room", "why"), [
+    (3, "A room name is text, not a number (3)."),
+    (None, "A room name is text, not nothing (null)."),
+    (True, "A room name is text, not true/false (true)."),
+    ("", "The room name is empty."),
+    ("r" * 33, "The room name is too long (33 characters): at most 32."),
+    ("my room", "Room names use only letters A-Z, digits, '_' and '-' (not 'my room')."),
+    ("café", "Room names use only letters A-Z, digits, '_' and '-' (not 'café')."),
+    ("lobby!", "Room names use only letters A-Z, digits, '_' and '-' (not 'lobby!')."),
+    ("lobby\n", "Room names use only letters A-Z, digits, '_' and '-' (not 'lobby\\n')."),
+])
+def test_check_room_refuses_with_a_sentence(room, why):
+    """A room name that is not 1 to 32 of A-Z a-z 0-9 _ - is refused, saying why."""
+    assert refusal(Limits().check_room, room) == why
+
+
+def test_room_length_is_a_limit():
+    """Limits(room_length=...) sets the longest room name."""
+    assert Limits(room_length=3).check_room("abc") == "abc"
+    assert refusal(Limits(room_length=3).check_room, "abcd") == (
+        "The room name is too long (4 characters): at most 3.")
+
+
+# -- Limits.check_text ---------------------------------------------------------------------
+
+def test_check_text_keeps_the_text_exactly():
+    """A message's text is kept as sent, spaces included."""
+    assert Limits().check_text("  hi  ") == "  hi  "
+
+
+def test_text_of_exactly_the_limit_is_accepted():
+    """A 2,000-character message is fine; text_length is configurable."""
+    assert Limits().check_text("x" * 2000) == "x" * 2000
+    assert refusal(Limits(text_length=5).check_text, "x" * 6) == (
+        "The message is too long (6 characters): at most 5.")
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    (5, "The text of a message is text, not a number (5)."),
+    ([], "The text of a message is text, not a list."),
+    ({}, "The text of a message is text, not an object."),
+    ("", "The message is empty: say something."),
+    (" \n ", "The message is empty: say something."),
+    ("x" * 2001, "The message is too long (2001 characters): at most 2000."),
+])
+def test_check_text_refuses_with_a_sentence(text, why):
+    """Text that is not 1 to 2,000 characters, not all blank, is refused, saying why."""
+    assert refusal(Limits().check_text, text) == why
+
+
+# -- Limits.check_client_id ----------------------------------------------------------------
+
+def test_check_client_id_accepts_none_and_short_text():
+    """No client_id is None; one of 1 to 64 characters comes back unchanged."""
+    limits = Limits()
+    assert limits.check_client_id(None) is None
+    assert limits.check_client_id("m") == "m"
+    assert limits.check_client_id("x" * 64) == "x" * 64
+
+
+@pytest.mark.parametrize("client_id", [12, "", "x" * 65, True, ["m1"]])
+def test_check_client_id_refuses_with_a_sentence(client_id):
+    """A client_id that is not 1 to 64 characters of text is refused, saying why."""
+    assert refusal(Limits().check_client_id, client_id) == (
+        '"client_id" is text of 1 to 64 characters that you choose for each message.')
+
+
+def test_client_id_length_is_a_limit():
+    """Limits(client_id_length=...) sets the longest client_id."""
+    assert refusal(Limits(client_id_length=2).check_client_id, "abc") == (
+        '"client_id" is text of 1 to 2 characters that you choose for each message.')
+
+
+# -- Limits.check_rooms (auth["rooms"]) ----------------------------------------------------
+
+def test_check_rooms_keeps_order_and_drops_duplicates():
+    """auth rooms come back in their order, each once; None is no rooms."""
+    limits = Limits()
+    assert limits.check_rooms(["lobby", "games", "lobby"]) == ("lobby", "games")
+    assert limits.check_rooms(("a", "b")) == ("a", "b")
+    assert limits.check_rooms(None) == ()
+    assert limits.check_rooms([]) == ()
+
+
+@pytest.mark.parametrize(("rooms", "why"), [
+    ("lobby", "\"rooms\" is a list of room names, not the text 'lobby'."),
+    ({"lobby": 1}, '"rooms" is a list of room names, not an object.'),
+    (3, '"rooms" is a list of room names, not a number (3).'),
+    (["no spaces"], "Room names use only letters A-Z, digits, '_' and '-' (not 'no spaces')."),
+    (["lobby", 7], "A room name is text, not a number (7)."),
+])
+def test_check_rooms_refuses_with_a_sentence(rooms, why):
+    """auth rooms that are not a list of valid room names are refused, saying why."""
+    assert refusal(Limits().check_rooms, rooms) == why
+
+
+def test_check_rooms_counts_distinct_rooms_against_the_limit():
+    """Past rooms_per_client distinct rooms, auth rooms are refused; duplicates count once."""
+    limits = Limits(rooms_per_client=2)
+    assert limits.check_rooms(["a", "b", "a", "b"]) == ("a", "b")
+    assert refusal(limits.check_rooms, ["a", "b", "c"]) == (
+        '"rooms" lists 3 rooms: one person may be in at most 2.')
+
+
+def test_default_rooms_per_client_is_20():
+    """21 rooms are too many by default, as the protocol says."""
+    assert refusal(Limits().check_rooms, [f"r{n}" for n in range(21)]) == (
+        '"rooms" lists 21 rooms: one person may be in at most 20.')
+
+
+# -- Refused -------------------------------------------------------------------------------
+
+def test_a_refusal_is_a_sentence_with_no_effects_by_default():
+    """Refused("...") reads as its sentence and asks the server to do nothing."""
+    refused = Refused("You are not in room 'x'.")
+    assert str(refused) == "You are not in room 'x'." and refused.effects == ()
+
+
+def test_a_refusal_carries_its_effects():
+    """Refused(..., effects=...) keeps what the server must still do."""
+    assert Refused("no", effects=("an effect",)).effects == ("an effect",)
+
+
+# -- TokenBucket ---------------------------------------------------------------------------
+
+def test_token_bucket_allows_a_burst_then_the_rate():
+    """A full bucket allows `burst` actions at once, then one per 1/rate seconds."""
+    bucket = TokenBucket(rate=2, burst=3, now=0)
+    assert [bucket.take(0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take(0) == pytest.approx(0.5)
+    assert bucket.take(0.5) == 0.0 and bucket.take(0.5) == pytest.approx(0.5)
+
+
+def test_token_bucket_never_holds_more_than_the_burst():
+    """A long pause refills the bucket to `burst`, no more."""
+    bucket = TokenBucket(rate=1, burst=2, now=0)
+    bucket.take(0)
+    assert [bucket.take(100) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+
+
+def test_token_bucket_ignores_a_clock_going_back():
+    """A clock that steps back gives no extra tokens and no negative wait."""
+    bucket = TokenBucket(rate=1, burst=1, now=10)
+    bucket.take(10)
+    assert bucket.take(5) == pytest.approx(1.0)
+
+
+def test_token_bucket_refusing_takes_nothing():
+    """A refused take leaves the bucket as it was: the wait shrinks as time goes on."""
+    bucket = TokenBucket(rate=1, burst=1, now=0)
+    bucket.take(0)
+    assert bucket.take(0) == pytest.approx(1.0)
+    assert bucket.take(0.25) == pytest.approx(0.75)
+    assert bucket.take(1.0) == 0.0
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0)])
+def test_token_bucket_refuses_an_impossible_rate(rate, burst):
+    """rate must be above 0 and burst at least 1."""
+    with pytest.raises(ValueError):
+        TokenBucket(rate=rate, burst=burst, now=0)
+
+
+def test_token_bucket_repr_shows_its_tokens():
+    """repr says how many tokens are left and the rate."""
+    assert repr(TokenBucket(rate=2, burst=3, now=0)) == "<TokenBucket 3.00/3 tokens, 2/s>"
+
+
+# -- join codes and teacher tokens ---------------------------------------------------------
+
+def test_new_join_code_reads_well():
+    """A join code is two words and a number, joined by dashes."""
+    for _ in range(20):
+        words = new_join_code().split("-")
+        assert len(words) == 3 and words[0].isalpha() and words[1].isalpha()
+        assert 10 <= int(words[2]) <= 99
+
+
+def test_new_teacher_token_is_long_and_random():
+    """Two tokens differ and are long enough not to be guessed."""
+    first, second = new_teacher_token(), new_teacher_token()
+    assert first != second and len(first) >= 16
+
+
+# -- same_secret ---------------------------------------------------------------------------
+
+def test_same_secret_compares_exactly():
+    """Equal secrets are the same; any difference, case included, is not."""
+    assert same_secret("s3cret", "s3cret")
+    assert not same_secret("S3CRET", "s3cret")
+    assert not same_secret("s3cre", "s3cret")
+    assert not same_secret("", "s3cret")
+    assert same_secret("é", "é")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("\ud800", "s3cret"), ("s3cret", "\udfff"), ("\ud800", "\udc00"), ("a\ud800b", "ab"),
+])
+def test_same_secret_with_a_lone_surrogate_is_false_never_an_error(given, expected):
+    """Text UTF-8 cannot encode (a lone surrogate) compares as unequal, without raising."""
+    assert same_secret(given, expected) is False
+
+
+def test_same_secret_of_one_lone_surrogate_with_itself_is_true():
+    """A lone surrogate is still equal to itself: the comparison is exact."""
+    assert same_secret("\ud800", "\ud800") is True
+
+
+# -- describe, seconds, kind ---------------------------------------------------------------
+
+def test_describe_says_the_limits_in_one_sentence():
+    """describe() names the rate, the text size, the people, the rooms and the kick."""
+    assert describe(Limits(messages_per_second=5)) == (
+        "5 messages per second per student (bursts of 10); messages up to 2,000 "
+        "characters; 200 students, 20 rooms each; a kick lasts 60 s")
+
+
+def test_describe_says_when_there_is_no_limit():
+    """Limits that are off read as such."""
+    assert describe(Limits(clients=None, rooms_per_client=None, kick_seconds=2.5)) == (
+        "no rate limit; messages up to 2,000 characters; any number of students, any "
+        "number of rooms each; a kick lasts 2.5 s")
+
+
+@pytest.mark.parametrize(("wait", "reads"), [
+    (0, "1 s"), (0.2, "1 s"), (1, "1 s"), (1.01, "2 s"), (42.5, "43 s"), (86_400, "86,400 s"),
+])
+def test_seconds_rounds_a_wait_up_to_whole_seconds(wait, reads):
+    """A wait reads as whole seconds, rounded up, at least 1."""
+    assert seconds(wait) == reads
+
+
+@pytest.mark.parametrize(("value", "reads"), [
+    (None, "nothing (null)"), (True, "true/false (true)"), (False, "true/false (false)"),
+    (7, "a number (7)"), (2.5, "a number (2.5)"), ("ada", "the text 'ada'"),
+    ("x" * 50, f"the text {'x' * 40!r}"), ([1], "a list"), ((1,), "a list"),
+    ({}, "an object"), (b"x", "binary data"), (object(), "object"),
+])
+def test_kind_names_what_was_sent(value, reads):
+    """An error message names what was sent in words a person reads."""
+    assert kind(value) == reads
