@@ -27,10 +27,11 @@ import tempfile
 from collections.abc import Sequence
 from typing import TextIO
 
-from chatkit import cluster
-from chatkit.chat import Limits, new_join_code, new_teacher_token
+from chatkit import protocol
+from chatkit.cluster import Cluster, safe_url
+from chatkit.limits import Limits, describe, new_join_code, new_teacher_token
 from chatkit.running import ServerStartError
-from chatkit.server import CHAT_NAMESPACE, TEACHER_NAMESPACE, ChatServer
+from chatkit.server import ChatServer
 
 __all__ = ["CLASSROOM_LIMITS", "build_parser", "main", "serve", "student_url",
            "student_urls"]
@@ -164,31 +165,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                     text_length=args.max_text, clients=args.max_students,
                     rooms_per_client=args.max_rooms, kick_seconds=args.kick_seconds)
     try:
-        join_code = None if args.open else args.join_code or _made_up(
-            args.redis, "join_code", new_join_code)
-        teacher_token = args.teacher_token or _made_up(
-            args.redis, "teacher_token", new_teacher_token)
-    except Exception as exc:  # Redis cannot be reached
-        print(f"cannot start the chat server: cannot reach Redis at "
-              f"{cluster.safe_url(args.redis)}: {exc}", file=sys.stderr)
-        return 1
-    try:
         return asyncio.run(serve(
-            host=args.host, port=args.port, join_code=join_code,
-            teacher_token=teacher_token, db=args.db, redis=args.redis, limits=limits,
+            host=args.host, port=args.port, join_code=args.join_code, open_chat=args.open,
+            teacher_token=args.teacher_token, db=args.db, redis=args.redis, limits=limits,
             cors_origins=args.cors_origins, ready_file=args.ready_file))
     except KeyboardInterrupt:  # only where asyncio cannot install signal handlers (Windows)
         return 0
 
 
-def _made_up(redis: str | None, what: str, make) -> str:
-    """A new random value; with Redis, the one every server sharing it uses."""
+async def _secrets(redis: str | None, join_code: str | None, teacher_token: str | None, *,
+                   open_chat: bool) -> tuple[str | None, str]:
+    """The join code (None for an open chat) and the teacher token: the given ones, else
+    random ones; with Redis, the random ones every server sharing it uses."""
     if redis is None:
-        return make()
-    return cluster.shared_value(redis, f"chatkit:{what}", make)
+        code = None if open_chat else join_code or new_join_code()
+        return code, teacher_token or new_teacher_token()
+    shared = Cluster(redis)
+    try:
+        code = None if open_chat else join_code or await shared.shared_value(
+            "join_code", new_join_code)
+        token = teacher_token or await shared.shared_value("teacher_token", new_teacher_token)
+    except Exception as exc:
+        raise ConnectionError(f"cannot reach Redis at {safe_url(redis)}: {exc}") from None
+    finally:
+        await shared.redis.aclose()
+    return code, token
 
 
-async def serve(*, host: str, port: int, join_code: str | None, teacher_token: str,
+async def serve(*, host: str, port: int, join_code: str | None = None,
+                open_chat: bool = False, teacher_token: str | None = None,
                 db: str | None = None, redis: str | None = None,
                 limits: Limits | None = None,
                 cors_origins: Sequence[str] | None = None,
@@ -196,8 +201,15 @@ async def serve(*, host: str, port: int, join_code: str | None, teacher_token: s
     """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs,
     then, with ``ready_file``, writes it there as JSON for a program (``--ready-file``).
 
-    Note: this function is a coroutine.
+    Without ``join_code`` (and unless ``open_chat``) or ``teacher_token``, random ones
+    are made up. Note: this function is a coroutine.
     """
+    try:
+        join_code, teacher_token = await _secrets(redis, join_code, teacher_token,
+                                                  open_chat=open_chat)
+    except ConnectionError as exc:
+        print(f"cannot start the chat server: {exc}", file=sys.stderr)
+        return 1
     server = ChatServer(join_code=join_code, teacher_token=teacher_token, db=db,
                         redis=redis, limits=limits or CLASSROOM_LIMITS,
                         cors_allowed_origins=_cors(cors_origins))
@@ -247,18 +259,18 @@ def _print_start(server: ChatServer, port: int, *, host: str, db: str | None,
     """What the teacher needs: the address, the join code, the token (once), the limits."""
     urls = student_urls(host, port)
     print(f"Chat server running. Students connect to: {urls[0]} "
-          f"(socket.io namespace {CHAT_NAMESPACE})")
+          f"(socket.io namespace {protocol.CHAT})")
     for url in urls[1:]:
         print(f"  or, from another network of this computer: {url}")
     code = server.join_code
     print(f"Join code: {code}" if code else "Join code: none (--open: anyone may join)")
-    print(f"Teacher token: {server.rules.teacher_token} (socket.io namespace "
-          f"{TEACHER_NAMESPACE}; keep it to yourself)")
-    print(f"Limits: {_describe(server.rules.limits)}")
+    print(f"Teacher token: {server.moderation.token} (socket.io namespace "
+          f"{protocol.TEACHER}; keep it to yourself)")
+    print(f"Limits: {describe(server.rules.limits)}")
     if db:
         print(f"Messages are kept in {db}")
     if redis:
-        print(f"Sharing the chat through Redis at {cluster.safe_url(redis)} with every "
+        print(f"Sharing the chat through Redis at {safe_url(redis)} with every "
               f"server started with the same --redis")
     print("Press Ctrl-C to stop.", flush=True)
 
@@ -335,16 +347,6 @@ def _this_machine_addresses() -> list[str]:
               if not ipaddress.ip_address(name).is_loopback
               and not ipaddress.ip_address(name).is_unspecified]
     return usable or [socket.gethostname()]
-
-
-def _describe(limits: Limits) -> str:
-    rate = (f"{limits.messages_per_second:g} messages per second per student (bursts of "
-            f"{limits.burst})" if limits.messages_per_second else "no rate limit")
-    students = f"{limits.clients} students" if limits.clients else "any number of students"
-    rooms = (f"{limits.rooms_per_client} rooms each" if limits.rooms_per_client
-             else "any number of rooms each")
-    return (f"{rate}; messages up to {limits.text_length:,} characters; {students}, "
-            f"{rooms}; a kick lasts {limits.kick_seconds:g} s")
 
 
 def _cors(origins: Sequence[str] | None) -> str | list[str] | None:
