@@ -179,18 +179,21 @@ class Chat:
             known_session = self._new_session()
             await self.store.set_session(name, known_session)
         self._name_by_conn.pop(replaced, None)
-        self._arriving.pop(replaced, None)
+        # A connection taken over before its welcome never told its rooms it arrived.
+        unwelcomed = self._arriving.pop(replaced, None)
         self._conn_by_name[name] = conn
         self._name_by_conn[conn] = name
 
         before = self._rooms_by_name.get(name, set())
-        changed = [room for room in sorted(before - set(rooms))]
+        changed = sorted(before - set(rooms))
         for room in changed:
             self._remove_member(name, room)
         for room in sorted(set(rooms) - before):
             self._add_member(name, room)
             changed.append(room)
         others = await self._tell_elsewhere()
+        if unwelcomed is not None:
+            changed = sorted({*changed, *(told.room for told in unwelcomed.presence)})
         presence = tuple(self._presence(room, others) for room in changed)
         if replaced is None:
             effects: tuple[Effect, ...] = (Note(f"{name} connected"),)
