@@ -45,18 +45,11 @@ from chatkit.effects import (
     Result,
     Said,
 )
-from chatkit.limits import (
-    Limits,
-    Refused,
-    TokenBucket,
-    kind,
-    same_secret,
-    seconds,
-)
+from chatkit.limits import Limits, Refused, TokenBucket, field_of, same_secret, seconds
 from chatkit.protocol import Message, Notice, Presence
 from chatkit.store import Store, open_store
 
-__all__ = ["Chat", "Elsewhere", "Roster", "Throttled", "field_of"]
+__all__ = ["Chat", "Elsewhere", "Roster", "Throttled"]
 
 #: Who is connected to the other server processes: ``{name: (connection, [rooms])}``.
 Roster = Mapping[str, tuple[Hashable, list[str]]]
@@ -456,17 +449,6 @@ class Chat:
     def __repr__(self) -> str:
         return (f"<Chat: {len(self._conn_by_name)} connected, "
                 f"{len(self._members_by_room)} rooms in use>")
-
-
-def field_of(payload: Any, event: str, key: str, *, example: str,
-             required: bool = True) -> Any:
-    """``payload[key]``, where ``payload`` must be an object (one for ``event``, shaped like
-    ``example``); a missing ``key`` is refused unless not ``required`` (then None)."""
-    if not isinstance(payload, dict):
-        raise Refused(f"{event} takes one object like {example}, not {kind(payload)}.")
-    if required and key not in payload:
-        raise Refused(f'{event} needs a "{key}", as in {example}.')
-    return payload.get(key)
 
 
 def _left(until: float | None, now: float) -> float:

@@ -30,6 +30,7 @@ __all__ = [
     "Refused",
     "TokenBucket",
     "describe",
+    "field_of",
     "new_join_code",
     "new_teacher_token",
     "same_secret",
@@ -166,6 +167,17 @@ class Limits:
             raise Refused(f'"rooms" lists {len(unique)} rooms: one person may be in at '
                           f"most {most}.")
         return tuple(unique)
+
+
+def field_of(payload: Any, event: str, key: str, *, example: str,
+             required: bool = True) -> Any:
+    """``payload[key]``, where ``payload`` must be an object (one for ``event``, shaped like
+    ``example``); a missing ``key`` is refused unless not ``required`` (then None)."""
+    if not isinstance(payload, dict):
+        raise Refused(f"{event} takes one object like {example}, not {kind(payload)}.")
+    if required and key not in payload:
+        raise Refused(f'{event} needs a "{key}", as in {example}.')
+    return payload.get(key)
 
 
 def describe(limits: Limits) -> str:

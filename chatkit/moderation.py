@@ -22,9 +22,9 @@ from collections.abc import Hashable
 from typing import Any
 
 from chatkit import protocol
-from chatkit.chat import Chat, field_of
+from chatkit.chat import Chat
 from chatkit.effects import Disconnect, Emit, Note, Result, Rooms
-from chatkit.limits import MAX_MUTE_SECONDS, Refused, kind, same_secret, seconds
+from chatkit.limits import MAX_MUTE_SECONDS, Refused, field_of, kind, same_secret, seconds
 from chatkit.protocol import Notice
 
 __all__ = ["Moderation"]
