@@ -34,13 +34,17 @@ import socketio
 from chatkit import protocol
 from chatkit.protocol import ChatError, ConnectionRefused, Message, Notice, Presence, Welcome
 
-__all__ = ["CannotConnect", "Event", "Inbox", "NoAnswer", "Peer", "Status", "StatusChange",
-           "parse"]
+__all__ = ["DEFAULT_MAX_EVENTS", "MAX_STATUSES", "CannotConnect", "Event", "Inbox",
+           "NoAnswer", "Peer", "Status", "StatusChange", "parse"]
 
 logger = logging.getLogger(__name__)
 
 #: How many received events a client keeps unless told otherwise.
 DEFAULT_MAX_EVENTS = 10_000
+
+#: How many status changes a client keeps (a client that reconnects all day long must
+#: not grow without end).
+MAX_STATUSES = 1_000
 
 #: What each event's payload becomes; other events keep their payload as sent.
 _PAYLOADS = {protocol.SAID: Message, protocol.PRESENCE: Presence, protocol.NOTICE: Notice,
@@ -103,7 +107,7 @@ class Peer:
         #: The python-socketio client underneath, for those who want to look inside.
         #: It never reconnects by itself: a ChatClient does that with its own rules.
         self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        #: Every status change, in order.
+        #: The status changes, in order: the last :data:`MAX_STATUSES` of them.
         self.statuses: list[StatusChange] = []
         self._status = StatusChange(Status.DISCONNECTED, "not connected yet")
         self._status_watchers: list[Callable[[StatusChange], Any]] = []
@@ -134,6 +138,8 @@ class Peer:
     def _set_status(self, status: Status, detail: str | None = None) -> None:
         self._status = StatusChange(status, detail)
         self.statuses.append(self._status)
+        if len(self.statuses) > MAX_STATUSES:  # a list, so that a cell can slice it
+            del self.statuses[:-MAX_STATUSES]
         for watcher in self._status_watchers:
             self._call_watcher(watcher, self._status)
 

@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from chatkit import peer as peer_module
 from chatkit import protocol
 from chatkit.peer import CannotConnect, Event, Inbox, NoAnswer, Peer, Status, StatusChange, parse
 from chatkit.protocol import ChatError, ConnectionRefused, Message, Notice, Presence, Welcome
@@ -255,3 +256,14 @@ async def test_a_refused_connection_says_the_servers_sentence():
             await peer._connect_once(server.url, protocol.chat_auth("ada", code="wrong"))
     finally:
         await peer.disconnect()
+
+
+def test_a_peer_keeps_only_the_newest_status_changes(monkeypatch):
+    """statuses keeps the last MAX_STATUSES changes, as a list a cell can slice."""
+    monkeypatch.setattr(peer_module, "MAX_STATUSES", 3)
+    peer = ChatPeer("ada")
+    for attempt in range(1, 6):
+        peer._set_status(Status.RECONNECTING, f"attempt {attempt} of 5")
+    assert [change.detail for change in peer.statuses] == [
+        "attempt 3 of 5", "attempt 4 of 5", "attempt 5 of 5"]
+    assert isinstance(peer.statuses, list)
