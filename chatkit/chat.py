@@ -27,6 +27,7 @@ teacher's tools (:mod:`chatkit.moderation`), again without a socket.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -154,13 +155,17 @@ class Chat:
         if session is not None and not isinstance(session, str):
             raise Refused(f'"session" must be the text the server sent in "{protocol.WELCOME}".')
 
+        # Everything read from the store and the other processes comes first; the checks
+        # on who holds the name and the claim itself then run without an await between
+        # them, so two connections arriving together cannot both get one name.
         known_session = await self.store.session(name)
+        held_elsewhere = None if self.elsewhere is None else (
+            await self.elsewhere.others()).get(name)
         has_secret = (session is not None and known_session is not None
                       and same_secret(session, known_session))
         replaced = self._conn_by_name.get(name)
-        if replaced is None and self.elsewhere is not None:
-            held_elsewhere = (await self.elsewhere.others()).get(name)
-            replaced = None if held_elsewhere is None else held_elsewhere[0]
+        if replaced is None and held_elsewhere is not None:
+            replaced = held_elsewhere[0]
         if replaced is not None and not has_secret:
             raise Refused(f"The name {name!r} is taken by someone connected now. "
                           f"Pick another name.")
@@ -168,15 +173,26 @@ class Chat:
         if replaced is None and most is not None and len(self._conn_by_name) >= most:
             raise Refused(f"The chat is full: {most} people are connected, the most this "
                           f"server allows. Try again later, or tell your teacher.")
-        if not has_secret:
-            known_session = self._new_session()
-            await self.store.set_session(name, known_session)
         self._name_by_conn.pop(replaced, None)
         # A connection taken over before its welcome never told its rooms it arrived.
         unwelcomed = self._arriving.pop(replaced, None)
         self._conn_by_name[name] = conn
         self._name_by_conn[conn] = name
+        try:
+            if not has_secret:
+                known_session = self._new_session()
+                await self.store.set_session(name, known_session)
+            return await self._arrive(conn, name, rooms, offset, known_session,
+                                      replaced, unwelcomed)
+        except BaseException:  # the store or Redis failed: the name must not stay taken
+            with contextlib.suppress(Exception):
+                await self.disconnect(conn)
+            raise
 
+    async def _arrive(self, conn: Hashable, name: str, rooms: tuple[str, ...],
+                      offset: int | None, session: str, replaced: Hashable | None,
+                      unwelcomed: Accepted | None) -> Accepted:
+        """Put an accepted connection in its rooms; say what the server does about it."""
         before = self._rooms_by_name.get(name, set())
         changed = sorted(before - set(rooms))
         for room in changed:
@@ -196,7 +212,7 @@ class Chat:
                            "You connected again from somewhere else: this connection is "
                            "closed.").to_dict(), to=replaced),
                        Disconnect(replaced))
-        return Accepted(name=name, session=known_session, rooms=rooms, offset=offset,
+        return Accepted(name=name, session=session, rooms=rooms, offset=offset,
                         replaced=replaced, presence=presence, effects=effects)
 
     def _resume_offset(self, auth: dict) -> int | None:
@@ -338,10 +354,12 @@ class Chat:
                 return Said(id=first_id, message=None)
         room = self.limits.check_room(field_of(payload, protocol.SAY, "room", example=example))
         text = self.limits.check_text(field_of(payload, protocol.SAY, "text", example=example))
+        muted_until = await self.store.restriction("mute", name)
+        # Checked after the await: the sender may have left the room meanwhile.
         if room not in self._rooms_by_name.get(name, ()):
             raise Refused(f"Join room {room!r} before saying something there.")
         now = self._clock()
-        muted = _left(await self.store.restriction("mute", name), now)
+        muted = _left(muted_until, now)
         if muted:
             raise Refused(f"The teacher muted you: you can speak again in {seconds(muted)}.")
         self._check_rate(conn, name, now)

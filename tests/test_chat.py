@@ -1,5 +1,6 @@
 """The student's rules of chatkit.chat, called directly: no sockets, only their effects."""
 
+import asyncio
 import itertools
 
 import pytest
@@ -85,7 +86,62 @@ class DeliveringStore(MemoryStore):
     delivers_messages = True
 
 
+class SlowStore(MemoryStore):
+    """A store whose reads give the event loop a turn, as one in another process does."""
+
+    async def session(self, name):
+        await asyncio.sleep(0)
+        return await super().session(name)
+
+    async def restriction(self, kind, name):
+        await asyncio.sleep(0)
+        return await super().restriction(kind, name)
+
+    async def set_session(self, name, secret):
+        await asyncio.sleep(0)
+        await super().set_session(name, secret)
+
+
+class BrokenSessionStore(MemoryStore):
+    """A store that fails to keep a session (as a lost Redis would)."""
+
+    async def set_session(self, name, secret):
+        raise ConnectionError("the store is gone")
+
+
 # -- connecting ----------------------------------------------------------------------------
+
+async def test_two_connections_arriving_together_cannot_both_get_one_name():
+    """With a store that really waits, two connects of one name: one in, one refused."""
+    chat = make_chat(store=SlowStore())
+    results = await asyncio.gather(chat.connect("c1", {"name": "ada"}),
+                                   chat.connect("c2", {"name": "ada"}),
+                                   return_exceptions=True)
+    accepted = [result for result in results if not isinstance(result, BaseException)]
+    refusals = [str(result) for result in results if isinstance(result, Refused)]
+    assert len(accepted) == 1 and refusals == [
+        "The name 'ada' is taken by someone connected now. Pick another name."]
+    assert chat.name_of("c1" if accepted[0] is results[0] else "c2") == "ada"
+
+
+async def test_a_store_that_fails_mid_connect_leaves_the_name_free():
+    """If the session cannot be kept, the connect fails and nobody holds the name."""
+    chat = make_chat(store=BrokenSessionStore())
+    with pytest.raises(ConnectionError):
+        await chat.connect("c1", {"name": "ada", "rooms": ["lobby"]})
+    assert chat.name_of("c1") is None and await chat.members("lobby") == ()
+    assert await chat.find("ada") is None
+
+
+async def test_a_say_after_leaving_during_the_mute_lookup_is_refused():
+    """Membership is checked after the store is read: a leave meanwhile is seen."""
+    chat = await in_lobby(make_chat(store=SlowStore()), "ada")
+    saying = asyncio.ensure_future(say(chat, "ada", "too late"))
+    await asyncio.sleep(0)  # the say waits on the store
+    await chat.leave("conn-ada", {"room": "lobby"})
+    with pytest.raises(Refused, match="Join room 'lobby' before saying something there."):
+        await saying
+    assert await chat.store.recent("lobby", 10) == []
 
 async def test_connect_accepts_a_name_and_issues_a_session():
     """A connection with a name is accepted, gets a session secret, and is logged."""
