@@ -2,12 +2,13 @@
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import pytest_asyncio
 import socketio
 
-from chatkit import running
+from chatkit import protocol, running
 from chatkit.sio import close_client
 from chatkit.tasks import leftover_tasks
 from chatkit.websocket import echo
@@ -64,6 +65,87 @@ async def new_client():
     clients = Clients()
     yield clients
     await clients.close_all()
+
+
+class RawPeer:
+    """A raw python-socketio client of one chatkit namespace (``protocol.CHAT`` or
+    ``protocol.TEACHER``), as the tests of the wire protocol use it: no reconnection, no
+    SIGINT handler; it records every event it receives, the ``connect_error`` payloads and
+    the disconnect reasons."""
+
+    def __init__(self, namespace: str = protocol.CHAT):
+        self.namespace = namespace
+        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        self.events: list[tuple[str, Any]] = []  # (event, data) in arrival order
+        self.refusals: list[Any] = []            # connect_error payloads
+        self.disconnects: list[str] = []         # reasons
+        self.sio.on("*", self._record, namespace=namespace)
+        self.sio.on("connect_error", self.refusals.append, namespace=namespace)
+        self.sio.on("disconnect", self.disconnects.append, namespace=namespace)
+
+    def _record(self, event, *args):
+        self.events.append((event, args[0] if len(args) == 1 else list(args)))
+
+    async def connect(self, url: str, auth, *, transports=("websocket",)) -> None:
+        """Connect to this namespace with ``auth``; ``transports=None`` lets the client
+        pick (polling, then an upgrade). A refusal raises socketio's ConnectionError."""
+        await self.sio.connect(url, namespaces=[self.namespace], auth=auth,
+                               transports=list(transports) if transports else None,
+                               wait_timeout=timeout(5))
+
+    async def call(self, event: str, *args):
+        """Send a request and return its ack: no argument is null, one is sent as it is,
+        several go as a list."""
+        data = args[0] if len(args) == 1 else tuple(args) if args else None
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout(5))
+
+    async def emit(self, event: str, data=None) -> None:
+        await self.sio.emit(event, data, namespace=self.namespace)
+
+    def of(self, event: str) -> list:
+        """The data of every ``event`` received so far, in arrival order."""
+        return [data for name, data in self.events if name == event]
+
+    async def wait(self, condition: Callable[[], Any], what: str):
+        return await running.wait_for(condition, timeout(5), what=what)
+
+    @property
+    def connected(self) -> bool:
+        return self.sio.connected
+
+    async def disconnect(self) -> None:
+        await self.sio.disconnect()
+
+    async def close(self) -> None:
+        await close_client(self.sio)
+
+
+class RawPeers:
+    """Makes :class:`RawPeer` clients (``raw_peers(namespace)``) and closes every one."""
+
+    def __init__(self):
+        self.made: list[RawPeer] = []
+
+    def __call__(self, namespace: str = protocol.CHAT) -> RawPeer:
+        return self.keep(RawPeer(namespace))
+
+    def keep(self, peer: RawPeer) -> RawPeer:
+        """Close ``peer`` (made elsewhere, e.g. of a subclass) with the others."""
+        self.made.append(peer)
+        return peer
+
+    async def close_all(self) -> None:
+        for peer in self.made:
+            await peer.close()
+
+
+@pytest_asyncio.fixture
+async def raw_peers():
+    """Make raw clients of the chat protocol (``raw_peers()`` for /chat,
+    ``raw_peers(protocol.TEACHER)``); all are closed after the test."""
+    peers = RawPeers()
+    yield peers
+    await peers.close_all()
 
 
 @pytest_asyncio.fixture

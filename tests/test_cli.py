@@ -11,14 +11,11 @@ import sys
 import pytest
 import socketio
 
-from chatkit import running
+from chatkit import protocol, running
 from chatkit.__main__ import student_url, student_urls
 from chatkit.client import ChatClient
 from tests.conftest import timeout
 from tests.redisserver import redis_url  # noqa: F401 (a fixture)
-
-NS = "/chat"
-TEACHER = "/teacher"
 
 
 class Serve:
@@ -95,39 +92,24 @@ async def launched():
         assert_gone(serve.process.pid)
 
 
-async def connect_teacher(url, auth):
-    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-    errors = []
-    client.on("connect_error", errors.append, namespace=TEACHER)
+async def connect(raw_peers, url, auth, namespace=protocol.CHAT):
+    """A raw client of ``namespace`` (the chat's unless told) and its refusals; the client
+    is None if it was refused."""
+    peer = raw_peers(namespace)
     try:
-        await client.connect(url, namespaces=[TEACHER], auth=auth, transports=["websocket"],
-                             wait_timeout=timeout(5))
+        await peer.connect(url, auth)
     except socketio.exceptions.ConnectionError:
-        await client.disconnect()
-        return None, errors
-    return client, errors
+        return None, peer.refusals
+    return peer, peer.refusals
 
 
-async def connect(url, auth):
-    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-    errors = []
-    client.on("connect_error", errors.append, namespace=NS)
-    try:
-        await client.connect(url, namespaces=[NS], auth=auth, transports=["websocket"],
-                             wait_timeout=timeout(5))
-    except socketio.exceptions.ConnectionError:
-        await client.disconnect()
-        return None, errors
-    return client, errors
-
-
-async def test_serve_prints_url_and_code_chats_and_stops_on_sigterm(launched):
+async def test_serve_prints_url_and_code_chats_and_stops_on_sigterm(launched, raw_peers):
     """The server prints its URL and code, serves a client, logs it, exits 0 on SIGTERM."""
     serve = await launched("--join-code", "blue-fox-12")
     assert serve.join_code == "blue-fox-12"
     assert serve.url.startswith("http://127.0.0.1:")
-    client, _ = await connect(serve.url, {"name": "ada", "code": "blue-fox-12"})
-    assert (await client.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5)))["ok"]
+    client, _ = await connect(raw_peers, serve.url, {"name": "ada", "code": "blue-fox-12"})
+    assert (await client.call("join", {"room": "lobby"}))["ok"]
     await client.disconnect()
     status, out, err = await serve.stop(signal.SIGTERM)
     assert status == 0
@@ -135,29 +117,29 @@ async def test_serve_prints_url_and_code_chats_and_stops_on_sigterm(launched):
     assert "ada connected" in err and "ada disconnected" in err
 
 
-async def test_wrong_join_code_is_refused_with_the_message(launched):
+async def test_wrong_join_code_is_refused_with_the_message(launched, raw_peers):
     """A client with a wrong code gets the server's sentence, and the server keeps running."""
     serve = await launched("--join-code", "blue-fox-12")
-    client, errors = await connect(serve.url, {"name": "ada", "code": "red-fox-12"})
+    client, errors = await connect(raw_peers, serve.url, {"name": "ada", "code": "red-fox-12"})
     assert client is None
     assert errors == [{"message": "Wrong join code: check it with your teacher."}]
     status, _, err = await serve.stop(signal.SIGINT)
     assert status == 0 and "refused a connection: Wrong join code" in err
 
 
-async def test_missing_join_code_is_refused_with_the_message(launched):
+async def test_missing_join_code_is_refused_with_the_message(launched, raw_peers):
     """A client that sends no code is told it needs one."""
     serve = await launched("--join-code", "blue-fox-12")
-    client, errors = await connect(serve.url, {"name": "ada"})
+    client, errors = await connect(raw_peers, serve.url, {"name": "ada"})
     assert client is None
     assert errors == [{"message": "This chat needs a join code: ask your teacher for it."}]
 
 
-async def test_a_name_taken_is_refused_with_the_message(launched):
+async def test_a_name_taken_is_refused_with_the_message(launched, raw_peers):
     """A second student under a name in use is refused; the first one stays."""
     serve = await launched("--open")
-    ada, _ = await connect(serve.url, {"name": "ada"})
-    again, errors = await connect(serve.url, {"name": "ada"})
+    ada, _ = await connect(raw_peers, serve.url, {"name": "ada"})
+    again, errors = await connect(raw_peers, serve.url, {"name": "ada"})
     assert again is None
     assert errors == [{"message": "The name 'ada' is taken by someone connected now. "
                                   "Pick another name."}]
@@ -165,24 +147,20 @@ async def test_a_name_taken_is_refused_with_the_message(launched):
     await ada.disconnect()
 
 
-async def test_a_flooding_student_is_throttled_while_others_are_heard(launched):
+async def test_a_flooding_student_is_throttled_while_others_are_heard(launched, raw_peers):
     """With --rate/--burst, a flood is refused with a notice; other students still get through."""
     serve = await launched("--open", "--rate", "0.01", "--burst", "3")
     assert "Limits: 0.01 messages per second per student (bursts of 3)" in "\n".join(serve.lines)
-    ada, _ = await connect(serve.url, {"name": "ada"})
-    bob, _ = await connect(serve.url, {"name": "bob"})
-    heard, notices = [], []
-    ada.on("said", lambda message: heard.append(message["text"]), namespace=NS)
-    ada.on("notice", notices.append, namespace=NS)
+    ada, _ = await connect(raw_peers, serve.url, {"name": "ada"})
+    bob, _ = await connect(raw_peers, serve.url, {"name": "bob"})
     for client in (ada, bob):
-        await client.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
-    acks = [await ada.call("say", {"room": "lobby", "text": f"flood {n}"}, namespace=NS,
-                           timeout=timeout(5)) for n in range(5)]
+        await client.call("join", {"room": "lobby"})
+    acks = [await ada.call("say", {"room": "lobby", "text": f"flood {n}"}) for n in range(5)]
     assert [ack["ok"] for ack in acks] == [True, True, True, False, False]
     assert acks[-1]["error"].startswith("You are sending messages too fast")
-    assert (await bob.call("say", {"room": "lobby", "text": "bob here"}, namespace=NS,
-                           timeout=timeout(5)))["ok"]
-    await running.wait_for(lambda: "bob here" in heard, timeout(5), what="bob's message")
+    assert (await bob.call("say", {"room": "lobby", "text": "bob here"}))["ok"]
+    await ada.wait(lambda: "bob here" in [m["text"] for m in ada.of("said")], "bob's message")
+    heard, notices = [message["text"] for message in ada.of("said")], ada.of("notice")
     assert heard == ["flood 0", "flood 1", "flood 2", "bob here"]
     assert [notice["text"] for notice in notices] == [
         "Slow down: you may say at most 0.01 messages per second. "
@@ -191,75 +169,71 @@ async def test_a_flooding_student_is_throttled_while_others_are_heard(launched):
         await client.disconnect()
 
 
-async def test_a_message_too_long_is_refused_with_the_limit(launched):
+async def test_a_message_too_long_is_refused_with_the_limit(launched, raw_peers):
     """--max-text sets the longest message; a longer one is refused with a sentence."""
     serve = await launched("--open", "--max-text", "10")
-    ada, _ = await connect(serve.url, {"name": "ada"})
-    await ada.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
-    ack = await ada.call("say", {"room": "lobby", "text": "x" * 11}, namespace=NS,
-                         timeout=timeout(5))
+    ada, _ = await connect(raw_peers, serve.url, {"name": "ada"})
+    await ada.call("join", {"room": "lobby"})
+    ack = await ada.call("say", {"room": "lobby", "text": "x" * 11})
     assert ack == {"ok": False, "error": "The message is too long (11 characters): at most 10."}
-    assert (await ada.call("say", {"room": "lobby", "text": "x" * 10}, namespace=NS,
-                           timeout=timeout(5)))["ok"]
+    assert (await ada.call("say", {"room": "lobby", "text": "x" * 10}))["ok"]
     await ada.disconnect()
 
 
-async def test_default_join_code_is_random_and_readable(launched):
+async def test_default_join_code_is_random_and_readable(launched, raw_peers):
     """Without --join-code the server makes up a code of two words and a number."""
     serve = await launched()
     assert re.fullmatch(r"[a-z]+-[a-z]+-\d\d", serve.join_code)
-    client, _ = await connect(serve.url, {"name": "ada", "code": serve.join_code})
+    client, _ = await connect(raw_peers, serve.url, {"name": "ada", "code": serve.join_code})
     await client.disconnect()
     status, _, _ = await serve.stop()
     assert status == 0
 
 
-async def test_default_teacher_token_is_random_and_printed_once(launched):
+async def test_default_teacher_token_is_random_and_printed_once(launched, raw_peers):
     """Without --teacher-token the server makes one up and prints it exactly once."""
     serve = await launched("--open")
     token = serve.teacher_token
     assert len(token) >= 16 and token != (await launched("--open")).teacher_token
-    client, _ = await connect(serve.url, {"name": "ada"})
+    client, _ = await connect(raw_peers, serve.url, {"name": "ada"})
     await client.disconnect()
     status, out, err = await serve.stop()
     assert status == 0
     assert ("\n".join(serve.lines) + out + err).count(token) == 1
 
 
-async def test_open_server_needs_no_code(launched):
+async def test_open_server_needs_no_code(launched, raw_peers):
     """--open lets anyone in and says so."""
     serve = await launched("--open")
     assert "Join code: none" in "\n".join(serve.lines)
-    client, errors = await connect(serve.url, {"name": "ada"})
+    client, errors = await connect(raw_peers, serve.url, {"name": "ada"})
     assert client is not None, errors
     await client.disconnect()
     status, _, _ = await serve.stop()
     assert status == 0
 
 
-async def test_db_keeps_messages_across_a_restart(launched, tmp_path):
+async def test_db_keeps_messages_across_a_restart(launched, raw_peers, tmp_path):
     """With --db, a restarted server continues the ids and the history."""
     db = str(tmp_path / "chat.db")
     first = await launched("--open", "--db", db)
-    client, _ = await connect(first.url, {"name": "ada"})
-    await client.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
-    ack = await client.call("say", {"room": "lobby", "text": "kept"}, namespace=NS,
-                            timeout=timeout(5))
+    client, _ = await connect(raw_peers, first.url, {"name": "ada"})
+    await client.call("join", {"room": "lobby"})
+    ack = await client.call("say", {"room": "lobby", "text": "kept"})
     await client.disconnect()
     assert (await first.stop())[0] == 0
 
     second = await launched("--open", "--db", db)
-    client, _ = await connect(second.url, {"name": "ada"})
-    joined = await client.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+    client, _ = await connect(raw_peers, second.url, {"name": "ada"})
+    joined = await client.call("join", {"room": "lobby"})
     assert [m["text"] for m in joined["history"]] == ["kept"]
-    again = await client.call("say", {"room": "lobby", "text": "new"}, namespace=NS,
-                              timeout=timeout(5))
+    again = await client.call("say", {"room": "lobby", "text": "new"})
     assert again["id"] == ack["id"] + 1
     await client.disconnect()
     assert (await second.stop())[0] == 0
 
 
-async def test_sigkill_mid_chat_loses_no_acknowledged_message(launched, tmp_path):
+async def test_sigkill_mid_chat_loses_no_acknowledged_message(launched, raw_peers, tmp_path):
     """SIGKILL with --db, restart: every acked message is kept, ids go on, a resuming
     client ends up with every message exactly once, in order."""
     db = str(tmp_path / "chat.db")
@@ -289,11 +263,10 @@ async def test_sigkill_mid_chat_loses_no_acknowledged_message(launched, tmp_path
     lobby = ada.messages("lobby")
     assert [m.text for m in lobby] == [f"m{n}" for n in everything]
     assert [m.id for m in lobby] == acked
-    cy, _ = await connect(second.url, {"name": "cy"})
-    joined = await cy.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+    cy, _ = await connect(raw_peers, second.url, {"name": "cy"})
+    joined = await cy.call("join", {"room": "lobby"})
     assert [m["id"] for m in joined["history"]] == acked
-    later = await cy.call("say", {"room": "lobby", "text": "after"}, namespace=NS,
-                          timeout=timeout(5))
+    later = await cy.call("say", {"room": "lobby", "text": "after"})
     assert later["id"] > acked[-1]
     for client in (ada, bob):
         await client.disconnect()
@@ -301,39 +274,34 @@ async def test_sigkill_mid_chat_loses_no_acknowledged_message(launched, tmp_path
     assert (await second.stop())[0] == 0
 
 
-async def test_teacher_tools_need_the_printed_token(launched):
+async def test_teacher_tools_need_the_printed_token(launched, raw_peers):
     """/teacher refuses a missing or wrong token; the printed one lists, mutes,
     announces and kicks, and the kicked name cannot come back."""
     serve = await launched("--open", "--teacher-token", "t0p-s3cret")
     assert serve.teacher_token == "t0p-s3cret"
     for auth, message in [({}, "The teacher's tools need the teacher token"),
                           ({"token": "guess"}, "Wrong teacher token")]:
-        refused, errors = await connect_teacher(serve.url, auth)
+        refused, errors = await connect(raw_peers, serve.url, auth, protocol.TEACHER)
         assert refused is None and errors[0]["message"].startswith(message)
-    ada, _ = await connect(serve.url, {"name": "ada"})
-    notices = []
-    ada.on("notice", notices.append, namespace=NS)
-    await ada.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
-    teacher, errors = await connect_teacher(serve.url, {"token": "t0p-s3cret"})
+    ada, _ = await connect(raw_peers, serve.url, {"name": "ada"})
+    await ada.call("join", {"room": "lobby"})
+    teacher, errors = await connect(raw_peers, serve.url, {"token": "t0p-s3cret"},
+                                    protocol.TEACHER)
     assert teacher is not None, errors
-
-    async def ask(event, data=None):
-        return await teacher.call(event, data, namespace=TEACHER, timeout=timeout(5))
-
-    assert await ask("rooms") == {"ok": True, "rooms": {"lobby": ["ada"]}, "people": ["ada"]}
-    assert await ask("mute", {"name": "ada", "seconds": 30}) == {"ok": True}
-    muted = await ada.call("say", {"room": "lobby", "text": "hi"}, namespace=NS,
-                           timeout=timeout(5))
+    assert await teacher.call("rooms") == {"ok": True, "rooms": {"lobby": ["ada"]},
+                                           "people": ["ada"]}
+    assert await teacher.call("mute", {"name": "ada", "seconds": 30}) == {"ok": True}
+    muted = await ada.call("say", {"room": "lobby", "text": "hi"})
     assert muted["error"].startswith("The teacher muted you")
-    assert await ask("announce", {"text": "Break!"}) == {"ok": True}
-    assert await ask("kick", {"name": "zed"}) == {
+    assert await teacher.call("announce", {"text": "Break!"}) == {"ok": True}
+    assert await teacher.call("kick", {"name": "zed"}) == {
         "ok": False, "error": "Nobody named 'zed' is connected (names are case-sensitive)."}
-    assert await ask("kick", {"name": "ada"}) == {"ok": True}
+    assert await teacher.call("kick", {"name": "ada"}) == {"ok": True}
     await running.wait_for(lambda: not ada.connected, timeout(5), what="ada to be put out")
-    assert [n["text"] for n in notices] == [
+    assert [n["text"] for n in ada.of("notice")] == [
         "The teacher muted you for 30 s.", "Break!",
         "The teacher removed you from the chat. You can come back in 60 s."]
-    back, errors = await connect(serve.url, {"name": "ada"})
+    back, errors = await connect(raw_peers, serve.url, {"name": "ada"})
     assert back is None and errors[0]["message"].startswith(
         "The teacher removed 'ada' from the chat: you can come back in ")
     await teacher.disconnect()
@@ -341,7 +309,8 @@ async def test_teacher_tools_need_the_printed_token(launched):
     assert status == 0 and "the teacher kicked ada out for 60 s" in err
 
 
-async def test_two_processes_on_one_redis_hear_each_other_in_order(launched, redis_url):  # noqa: F811
+async def test_two_processes_on_one_redis_hear_each_other_in_order(launched, raw_peers,
+                                                                   redis_url):  # noqa: F811
     """Two `serve --redis` processes share one code, token and chat: a student of each
     hears both, every message once, both in the same (id) order."""
     first = await launched("--redis", redis_url, "--rate", "0")
@@ -349,29 +318,27 @@ async def test_two_processes_on_one_redis_hear_each_other_in_order(launched, red
     assert first.join_code == second.join_code
     assert first.teacher_token == second.teacher_token
     assert "Sharing the chat through Redis at" in "\n".join(first.lines)
-    heard = {}
     clients = {}
     for name, serve in (("ada", first), ("bob", second)):
-        client, errors = await connect(serve.url, {"name": name, "code": serve.join_code})
+        client, errors = await connect(raw_peers, serve.url,
+                                       {"name": name, "code": serve.join_code})
         assert client is not None, errors
-        heard[name] = []
-        client.on("said", heard[name].append, namespace=NS)
-        await client.call("join", {"room": "lobby"}, namespace=NS, timeout=timeout(5))
+        await client.call("join", {"room": "lobby"})
         clients[name] = client
 
     async def talk(name):
-        return [(await clients[name].call("say", {"room": "lobby", "text": f"{name}{n}"},
-                                          namespace=NS, timeout=timeout(5)))["id"]
+        return [(await clients[name].call("say", {"room": "lobby", "text": f"{name}{n}"}))["id"]
                 for n in range(10)]
 
     ids = sorted(i for said in await asyncio.gather(talk("ada"), talk("bob")) for i in said)
     assert ids == list(range(1, 21))
-    for name in heard:
-        await running.wait_for(lambda name=name: len(heard[name]) == 20, timeout(10),
+    for name, client in clients.items():
+        await running.wait_for(lambda client=client: len(client.of("said")) == 20, timeout(10),
                                what=f"{name} to hear all 20")
+    heard = {name: client.of("said") for name, client in clients.items()}
     assert [m["id"] for m in heard["ada"]] == [m["id"] for m in heard["bob"]] == ids
     assert [m["text"] for m in heard["ada"]] == [m["text"] for m in heard["bob"]]
-    taken, errors = await connect(first.url, {"name": "bob", "code": first.join_code})
+    taken, errors = await connect(raw_peers, first.url, {"name": "bob", "code": first.join_code})
     assert taken is None and "is taken" in errors[0]["message"]
     for client in clients.values():
         await client.disconnect()
@@ -474,7 +441,7 @@ async def test_port_in_use_is_explained(launched):
     assert "is already in use" in err.decode() and "Traceback" not in err.decode()
 
 
-async def test_ready_file_says_what_the_banner_says_as_json(launched, tmp_path):
+async def test_ready_file_says_what_the_banner_says_as_json(launched, raw_peers, tmp_path):
     """--ready-file: once serving, one JSON object with the url, code, token and pid,
     readable by its owner only, written after the start-up text; removed at a clean stop."""
     ready = tmp_path / "ready.json"
@@ -487,8 +454,9 @@ async def test_ready_file_says_what_the_banner_says_as_json(launched, tmp_path):
                     "start_lines": len(serve.lines)}
     assert stat.S_IMODE(ready.stat().st_mode) == 0o600
     assert [path.name for path in tmp_path.iterdir()] == ["ready.json"]  # no temp file left
-    client, _ = await connect(said["url"], {"name": "ada", "code": said["join_code"]})
-    teacher, _ = await connect_teacher(said["url"], {"token": said["teacher_token"]})
+    client, _ = await connect(raw_peers, said["url"], {"name": "ada", "code": said["join_code"]})
+    teacher, _ = await connect(raw_peers, said["url"], {"token": said["teacher_token"]},
+                               protocol.TEACHER)
     assert client is not None and teacher is not None
     for connection in (client, teacher):
         await connection.disconnect()

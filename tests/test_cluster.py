@@ -6,7 +6,6 @@ import asyncio
 import json
 
 import pytest
-import socketio
 from redis.asyncio.connection import AbstractConnection
 
 from chatkit import protocol
@@ -199,18 +198,16 @@ def test_safe_url_hides_a_password():
 
 # -- what a request costs ---------------------------------------------------------------------
 
-async def test_join_and_say_cost_three_round_trips_to_redis_each(redis_url, monkeypatch):  # noqa: F811
+async def test_join_and_say_cost_three_round_trips_to_redis_each(redis_url, monkeypatch,  # noqa: F811
+                                                                 raw_peers):
     """With Redis, a join is three round trips (roster, history, presence broadcast) and a
     say three (client id, mute, the add script that also publishes); none blocks the loop."""
     server = ChatServer(redis=redis_url)
     await server.start(name="chat-round-trips")
-    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-    await client.connect(server.url, namespaces=[protocol.CHAT], transports=["websocket"],
-                         auth=protocol.chat_auth("ada"), wait_timeout=timeout(5))
-    call = lambda event, data: client.call(event, data, namespace=protocol.CHAT,  # noqa: E731
-                                           timeout=timeout(5))
-    await call(protocol.JOIN, {"room": "warm-up"})  # loads the Lua scripts once
-    await call(protocol.SAY, {"room": "warm-up", "text": "hi", "client_id": "w"})
+    client = raw_peers(protocol.CHAT)
+    await client.connect(server.url, protocol.chat_auth("ada"))
+    await client.call(protocol.JOIN, {"room": "warm-up"})  # loads the Lua scripts once
+    await client.call(protocol.SAY, {"room": "warm-up", "text": "hi", "client_id": "w"})
     sends = []
     original = AbstractConnection.send_packed_command
 
@@ -219,9 +216,10 @@ async def test_join_and_say_cost_three_round_trips_to_redis_each(redis_url, monk
         return await original(self, command, check_health)
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-    assert (await call(protocol.JOIN, {"room": "lobby"}))["ok"]
+    assert (await client.call(protocol.JOIN, {"room": "lobby"}))["ok"]
     joined = len(sends)
-    assert (await call(protocol.SAY, {"room": "lobby", "text": "hi", "client_id": "x"}))["ok"]
+    assert (await client.call(protocol.SAY, {"room": "lobby", "text": "hi",
+                                             "client_id": "x"}))["ok"]
     assert (joined, len(sends) - joined) == (3, 3)
-    await client.shutdown()
+    await client.close()
     await server.stop()

@@ -16,11 +16,12 @@ import socketio
 
 from chatkit import running
 from chatkit.protocol import CHAT as CHAT_NAMESPACE
+from chatkit.protocol import PRESENCE, SAID
 from chatkit.roommap import NO_ROOM
 from chatkit.server import ChatServer
 from chatkit.sio import serve as serve_socketio
 from chatkit.sio import settle
-from tests.conftest import timeout
+from tests.conftest import RawPeer, timeout
 
 NAMESPACES = ("/chat", "/news")
 
@@ -284,21 +285,21 @@ CHAT_ROOMS = {"red": ["ann", "ben", "cat", "dan"],
 CHAT_NAMES = ["ann", "ben", "cat", "dan", "eve", "fay", "gus", "hal"]  # hal: no room
 
 
-class Peer:
-    """A raw client of the chat protocol that records `said` and `presence` events."""
+class Peer(RawPeer):
+    """A raw client of the chat protocol whose inbox, ``got``, holds the `said` and
+    `presence` events it received as tuples; it answers the server's `sync` calls."""
 
-    def __init__(self, name: str, client: socketio.AsyncClient):
+    def __init__(self, name: str):
+        super().__init__(CHAT_NAMESPACE)
         self.name = name
-        self.sio = client
-        self.got: list[tuple] = []
-        self.sio.on("said", lambda m: self.got.append(
-            ("said", m["room"], m["name"], m["text"])), namespace=CHAT_NAMESPACE)
-        self.sio.on("presence", lambda p: self.got.append(
-            ("presence", p["room"], tuple(p["members"]))), namespace=CHAT_NAMESPACE)
         self.sio.on("sync", lambda *args: True, namespace=CHAT_NAMESPACE)
 
-    async def call(self, event: str, data) -> dict:
-        return await self.sio.call(event, data, namespace=CHAT_NAMESPACE, timeout=timeout(5))
+    @property
+    def got(self) -> list[tuple]:
+        """("said", room, name, text) and ("presence", room, members), in arrival order."""
+        return [(event, data["room"], data["name"], data["text"]) if event == SAID
+                else (event, data["room"], tuple(data["members"]))
+                for event, data in self.events if event in (SAID, PRESENCE)]
 
 
 class Chatroom:
@@ -342,20 +343,19 @@ class Chatroom:
     async def clear(self) -> None:
         await self.settle()
         for name, peer in self.peers.items():
-            peer.got.clear()
+            peer.events.clear()
             self.expected[name].clear()
 
 
 @pytest.fixture
-async def chatroom(new_client):
+async def chatroom(raw_peers):
     """8 peers on a ChatServer: 3 rooms of 4 (overlapping), hal in none; inboxes empty."""
     server = ChatServer(ping_interval=1, ping_timeout=1)
     await server.start(name="isolation-chat")
     chatroom = Chatroom(server)
     for name in CHAT_NAMES:
-        peer = chatroom.peers[name] = Peer(name, new_client())
-        await peer.sio.connect(server.url, namespaces=[CHAT_NAMESPACE], auth={"name": name},
-                               transports=["websocket"], wait_timeout=timeout(5))
+        peer = chatroom.peers[name] = raw_peers.keep(Peer(name))
+        await peer.connect(server.url, {"name": name})
     for room, names in CHAT_ROOMS.items():
         for name in names:
             assert (await chatroom.peers[name].call("join", {"room": room}))["ok"] is True
@@ -363,7 +363,7 @@ async def chatroom(new_client):
         NO_ROOM: ["hal"], **{room: sorted(names) for room, names in CHAT_ROOMS.items()}}}
     await chatroom.clear()
     yield chatroom
-    await new_client.close_all()  # clients leave before the server goes
+    await raw_peers.close_all()  # clients leave before the server goes
     await server.stop()
 
 
@@ -401,7 +401,7 @@ async def test_chat_after_a_leave_the_room_no_longer_reaches_the_leaver(chatroom
 async def test_chat_after_a_disconnect_only_its_rooms_hear_of_it(chatroom):
     """A disconnect's presence and later messages reach the rest of its rooms only."""
     eve = chatroom.peers["eve"].sio.get_sid(CHAT_NAMESPACE)
-    await chatroom.peers["eve"].sio.disconnect()
+    await chatroom.peers["eve"].disconnect()
     for room in ("green", "blue"):
         chatroom.rooms[room].discard("eve")
         chatroom.presence(room)
@@ -461,14 +461,12 @@ async def test_joining_and_leaving_a_room_named_like_your_own_sid_keeps_your_pri
 
 
 async def test_resuming_into_a_room_named_like_a_sid_works_and_leaks_nothing(chatroom,
-                                                                             new_client):
+                                                                             raw_peers):
     """auth rooms may name a room like someone's sid: accepted, and it reaches its members only."""
     _, _, ann_sid = await sid_room_peers(chatroom)
-    ivy = chatroom.peers["ivy"] = Peer("ivy", new_client())
+    ivy = chatroom.peers["ivy"] = raw_peers.keep(Peer("ivy"))
     chatroom.expected["ivy"] = []
-    await ivy.sio.connect(chatroom.server.url, namespaces=[CHAT_NAMESPACE],
-                          auth={"name": "ivy", "rooms": [ann_sid, "red"]},
-                          transports=["websocket"], wait_timeout=timeout(5))
+    await ivy.connect(chatroom.server.url, {"name": "ivy", "rooms": [ann_sid, "red"]})
     chatroom.rooms[ann_sid] = {"ivy"}
     chatroom.rooms["red"].add("ivy")
     chatroom.presence(ann_sid)

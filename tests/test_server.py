@@ -22,41 +22,9 @@ from tests.redisserver import redis_url  # noqa: F401 (a fixture)
 NS = protocol.CHAT
 
 
-class Peer:
-    """A raw python-socketio client that records every /chat event it receives."""
-
-    def __init__(self):
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        self.events = []        # (event, data) in arrival order
-        self.refusals = []      # connect_error payloads
-        self.disconnects = []   # reasons
-        self.sio.on("*", self._record, namespace=NS)
-        self.sio.on("connect_error", self.refusals.append, namespace=NS)
-        self.sio.on("disconnect", self.disconnects.append, namespace=NS)
-
-    def _record(self, event, *args):
-        self.events.append((event, args[0] if len(args) == 1 else list(args)))
-
-    async def connect(self, url, auth, *, transports=("websocket",)):
-        await self.sio.connect(url, namespaces=[NS], auth=auth,
-                               transports=list(transports) if transports else None,
-                               wait_timeout=timeout(5))
-
-    async def call(self, event, *args):
-        data = args[0] if len(args) == 1 else tuple(args) if args else None
-        return await self.sio.call(event, data, namespace=NS, timeout=timeout(5))
-
-    async def emit(self, event, data=None):
-        await self.sio.emit(event, data, namespace=NS)
-
-    def of(self, kind):
-        return [data for event, data in self.events if event == kind]
-
-    def said_ids(self):
-        return [message["id"] for message in self.of("said")]
-
-    async def wait(self, condition, what):
-        return await running.wait_for(condition, timeout(5), what=what)
+def said_ids(peer):
+    """The ids of the `said` messages ``peer`` received, in arrival order."""
+    return [message["id"] for message in peer.of("said")]
 
 
 @pytest.fixture
@@ -67,21 +35,8 @@ async def server():
     await chat_server.stop()
 
 
-@pytest.fixture
-async def peers():
-    made = []
-
-    def make():
-        made.append(Peer())
-        return made[-1]
-
-    yield make
-    for peer in made:
-        await peer.sio.disconnect()
-
-
-async def connected(peers, server, name, *rooms, **auth):
-    peer = peers()
+async def connected(raw_peers, server, name, *rooms, **auth):
+    peer = raw_peers()
     await peer.connect(server.url, {"name": name, **auth})
     await peer.wait(lambda: peer.of("welcome"), f"{name}'s welcome")
     for room in rooms:
@@ -96,9 +51,9 @@ def library_tasks():
 
 # -- connecting ----------------------------------------------------------------------------
 
-async def test_connect_is_welcomed_with_name_and_session(server, peers):
+async def test_connect_is_welcomed_with_name_and_session(server, raw_peers):
     """A connection gets `welcome {name, session}` with its trimmed name and a secret."""
-    peer = peers()
+    peer = raw_peers()
     await peer.connect(server.url, {"name": "  ada "})
     welcome = await peer.wait(lambda: peer.of("welcome"), "welcome")
     assert welcome[0]["name"] == "ada"
@@ -112,28 +67,28 @@ async def test_connect_is_welcomed_with_name_and_session(server, peers):
     ({"name": "ada", "rooms": ["a b"]}, "Room names use only letters A-Z, digits, '_' and '-' (not 'a b')."),
     ({"name": "ada", "offset": "x"}, '"offset" is the last message id you saw: a whole number, 0 or more.'),
 ])
-async def test_bad_auth_is_refused_with_a_message(server, peers, auth, message):
+async def test_bad_auth_is_refused_with_a_message(server, raw_peers, auth, message):
     """A refused connection gets connect_error {"message": <why>}."""
-    peer = peers()
+    peer = raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.connect(server.url, auth)
     assert peer.refusals == [{"message": message}]
 
 
-async def test_connect_without_auth_is_refused_with_a_message(server, peers):
+async def test_connect_without_auth_is_refused_with_a_message(server, raw_peers):
     """No auth at all is refused with a sentence, not a crash."""
-    peer = peers()
+    peer = raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.sio.connect(server.url, namespaces=[NS], transports=["websocket"],
                                wait_timeout=timeout(5))
     assert peer.refusals[0]["message"].startswith("Connect with auth like")
 
 
-async def test_join_code_is_enforced(peers):
+async def test_join_code_is_enforced(raw_peers):
     """With a join code, a missing or wrong code is refused; the right one is let in."""
     server = ChatServer(join_code="maple-otter-42")
     await server.start(name="chat-test")
-    missing, wrong, right = peers(), peers(), peers()
+    missing, wrong, right = raw_peers(), raw_peers(), raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await missing.connect(server.url, {"name": "ada"})
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -141,25 +96,25 @@ async def test_join_code_is_enforced(peers):
     await right.connect(server.url, {"name": "ada", "code": "Maple-Otter-42"})
     assert missing.refusals == [{"message": "This chat needs a join code: ask your teacher for it."}]
     assert wrong.refusals == [{"message": "Wrong join code: check it with your teacher."}]
-    assert right.sio.connected and server.join_code == "maple-otter-42"
+    assert right.connected and server.join_code == "maple-otter-42"
     await server.stop()
 
 
-async def test_name_taken_is_refused(server, peers):
+async def test_name_taken_is_refused(server, raw_peers):
     """A second live connection with the same name is refused."""
-    await connected(peers, server, "ada")
-    second = peers()
+    await connected(raw_peers, server, "ada")
+    second = raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await second.connect(server.url, {"name": "ada"})
     assert second.refusals == [
         {"message": "The name 'ada' is taken by someone connected now. Pick another name."}]
 
 
-async def test_session_takes_the_name_over_and_closes_the_old_connection(server, peers):
+async def test_session_takes_the_name_over_and_closes_the_old_connection(server, raw_peers):
     """Reconnecting with the session secret replaces the stale connection of that name."""
-    old = await connected(peers, server, "ada", "lobby")
+    old = await connected(raw_peers, server, "ada", "lobby")
     session = old.of("welcome")[0]["session"]
-    new = peers()
+    new = raw_peers()
     await new.connect(server.url, {"name": "ada", "session": session, "rooms": ["lobby"]})
     await old.wait(lambda: old.disconnects, "the old connection to close")
     assert old.of("notice") == [{"text": "You connected again from somewhere else: "
@@ -174,11 +129,11 @@ async def test_session_takes_the_name_over_and_closes_the_old_connection(server,
 
 # -- rooms ---------------------------------------------------------------------------------
 
-async def test_join_acks_members_and_history_and_announces_presence(server, peers):
+async def test_join_acks_members_and_history_and_announces_presence(server, raw_peers):
     """join acks {ok, room, members, history}; everyone in the room gets presence."""
-    bob = await connected(peers, server, "bob", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     said = await bob.call("say", {"room": "lobby", "text": "before ada"})
-    ada = await connected(peers, server, "ada")
+    ada = await connected(raw_peers, server, "ada")
     ack = await ada.call("join", {"room": "lobby"})
     assert ack["ok"] is True and ack["room"] == "lobby" and ack["members"] == ["ada", "bob"]
     [message] = ack["history"]
@@ -191,34 +146,34 @@ async def test_join_acks_members_and_history_and_announces_presence(server, peer
     await ada.wait(lambda: expected in ada.of("presence"), "ada's own presence")
 
 
-async def test_join_history_carries_the_last_messages(peers):
+async def test_join_history_carries_the_last_messages(raw_peers):
     """The join ack holds the room's last `limits.history` messages, oldest first."""
     server = ChatServer(limits=Limits(history=3))
     await server.start(name="chat-test")
-    bob = await connected(peers, server, "bob", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     for n in range(5):
         await bob.call("say", {"room": "lobby", "text": str(n)})
-    ada = await connected(peers, server, "ada")
+    ada = await connected(raw_peers, server, "ada")
     ack = await ada.call("join", {"room": "lobby"})
     assert [m["text"] for m in ack["history"]] == ["2", "3", "4"]
     await server.stop()
 
 
-async def test_leave_acks_and_tells_who_is_left(server, peers):
+async def test_leave_acks_and_tells_who_is_left(server, raw_peers):
     """leave acks {ok: true}; the others get presence without the leaver."""
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     assert await ada.call("leave", {"room": "lobby"}) == {"ok": True}
     await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
                    "presence without ada")
     assert server.snapshot() == {NS: {NO_ROOM: ["ada"], "lobby": ["bob"]}}
 
 
-async def test_disconnect_tells_the_rooms(server, peers):
+async def test_disconnect_tells_the_rooms(server, raw_peers):
     """When a member's connection ends, the rest of its rooms get presence."""
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
-    await ada.sio.disconnect()
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
+    await ada.disconnect()
     await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
                    "presence without ada")
     await bob.wait(lambda: "ada disconnected (transport close)" in server.log, "the log line")
@@ -245,21 +200,21 @@ async def test_disconnect_tells_the_rooms(server, peers):
     ("say", ({"room": "games", "text": "hi"},), "Join room 'games' before saying something there."),
     ("say", (42,), 'say takes one object like {"room": "lobby", "text": "hello"}, not a number (42).'),
 ])
-async def test_refusals_are_error_acks_with_a_sentence(server, peers, event, args, error):
+async def test_refusals_are_error_acks_with_a_sentence(server, raw_peers, event, args, error):
     """Every refused request is acked {"ok": false, "error": <sentence>}; the client stays."""
-    ada = await connected(peers, server, "ada", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
     assert await ada.call(event, *args) == {"ok": False, "error": error}
-    assert ada.sio.connected
+    assert ada.connected
     assert (await ada.call("say", {"room": "lobby", "text": "still here"}))["ok"]
 
 
 # -- messages ------------------------------------------------------------------------------
 
-async def test_say_reaches_every_member_including_the_sender_and_no_one_else(server, peers):
+async def test_say_reaches_every_member_including_the_sender_and_no_one_else(server, raw_peers):
     """say acks {ok, id}; members get `said` with the message; other rooms get nothing."""
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
-    eve = await connected(peers, server, "eve", "games")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
+    eve = await connected(raw_peers, server, "eve", "games")
     ack = await ada.call("say", {"room": "lobby", "text": "hello"})
     assert set(ack) == {"ok", "id"} and ack["ok"] is True and isinstance(ack["id"], int)
     for peer in (ada, bob):
@@ -271,42 +226,42 @@ async def test_say_reaches_every_member_including_the_sender_and_no_one_else(ser
     assert [m["text"] for m in eve.of("said")] == ["marker"]
 
 
-async def test_ids_increase_across_rooms(server, peers):
+async def test_ids_increase_across_rooms(server, raw_peers):
     """Ids form one increasing sequence over the whole server."""
-    ada = await connected(peers, server, "ada", "a", "b")
+    ada = await connected(raw_peers, server, "ada", "a", "b")
     ids = [(await ada.call("say", {"room": room, "text": "x"}))["id"] for room in "abab"]
     assert ids == sorted(ids) and len(set(ids)) == 4
 
 
-async def test_same_client_id_is_acked_with_the_same_id_and_not_broadcast_again(server, peers):
+async def test_same_client_id_is_acked_with_the_same_id_and_not_broadcast_again(server, raw_peers):
     """A say repeated with its client_id gets the first id; members see it once."""
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     first = await ada.call("say", {"room": "lobby", "text": "once", "client_id": "c-1"})
     again = await ada.call("say", {"room": "lobby", "text": "whatever", "client_id": "c-1"})
     assert again == first
     marker = await ada.call("say", {"room": "lobby", "text": "marker"})
-    await bob.wait(lambda: marker["id"] in bob.said_ids(), "the marker")
+    await bob.wait(lambda: marker["id"] in said_ids(bob), "the marker")
     assert [m["text"] for m in bob.of("said")] == ["once", "marker"]
 
 
-async def test_unknown_events_are_ignored_and_the_sender_stays(server, peers, caplog):
+async def test_unknown_events_are_ignored_and_the_sender_stays(server, raw_peers, caplog):
     """Unknown events (and events named like reserved ones) are ignored and logged."""
     caplog.set_level(logging.INFO, logger="chatkit.server")
-    ada = await connected(peers, server, "ada", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
     await ada.emit("dance", {"style": "tango"})
     await ada.emit("message", "hello?")
     await ada.emit("disconnect", "pretend")
     await ada.emit("connect", {"name": "eve"})
     assert (await ada.call("say", {"room": "lobby", "text": "still here"}))["ok"]
-    assert ada.sio.connected and server.snapshot() == {NS: {"lobby": ["ada"]}}
+    assert ada.connected and server.snapshot() == {NS: {"lobby": ["ada"]}}
     assert "ignored unknown event 'dance'" in caplog.text
     assert "ignored an event named 'disconnect'" in caplog.text
 
 
-async def test_a_handler_failure_becomes_an_error_ack(server, peers, monkeypatch, caplog):
+async def test_a_handler_failure_becomes_an_error_ack(server, raw_peers, monkeypatch, caplog):
     """An unexpected exception in the rules is logged and answered, never a crash."""
-    ada = await connected(peers, server, "ada", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
 
     def broken(conn, payload):
         raise RuntimeError("boom")
@@ -318,10 +273,10 @@ async def test_a_handler_failure_becomes_an_error_ack(server, peers, monkeypatch
     assert (await ada.call("join", {"room": "games"}))["ok"]
 
 
-async def test_a_join_socketio_refuses_is_undone_in_the_rules(server, peers, monkeypatch,
+async def test_a_join_socketio_refuses_is_undone_in_the_rules(server, raw_peers, monkeypatch,
                                                               caplog):
     """If entering the socket.io room fails, the rules do not count the member either."""
-    ada = await connected(peers, server, "ada")
+    ada = await connected(raw_peers, server, "ada")
 
     async def broken_enter_room(*args, **kwargs):
         raise ValueError("cannot enter")
@@ -334,25 +289,25 @@ async def test_a_join_socketio_refuses_is_undone_in_the_rules(server, peers, mon
         "Join room 'lobby' before saying something there.")
 
 
-async def test_oversized_payload_ends_only_that_connection(peers):
+async def test_oversized_payload_ends_only_that_connection(raw_peers):
     """A packet over max_http_buffer_size closes its connection; others keep talking."""
     server = ChatServer(max_http_buffer_size=10_000)
     await server.start(name="chat-test")
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     await ada.emit("say", {"room": "lobby", "text": "x" * 20_000})
     await ada.wait(lambda: ada.disconnects, "ada's connection to end")
     assert (await bob.call("say", {"room": "lobby", "text": "still serving"}))["ok"]
     await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
                    "presence without ada")
-    late = peers()
+    late = raw_peers()
     await late.connect(server.url, {"name": "ada"})  # the name is free again
     await server.stop()
 
 
-async def test_malformed_frames_never_crash_the_server(server, peers):
+async def test_malformed_frames_never_crash_the_server(server, raw_peers):
     """Malformed frames are survived; an undecodable one ends only its connection, at once."""
-    bob = await connected(peers, server, "bob", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(url) as websocket:
@@ -378,62 +333,62 @@ async def test_malformed_frames_never_crash_the_server(server, peers):
 
 # -- resume --------------------------------------------------------------------------------
 
-async def test_resume_replays_missed_messages_in_order_before_newer_ones(server, peers):
+async def test_resume_replays_missed_messages_in_order_before_newer_ones(server, raw_peers):
     """Reconnecting with rooms and offset replays every missed `said`, then live ones."""
-    ada = await connected(peers, server, "ada", "lobby", "games")
-    bob = await connected(peers, server, "bob", "lobby", "games", "other")
+    ada = await connected(raw_peers, server, "ada", "lobby", "games")
+    bob = await connected(raw_peers, server, "bob", "lobby", "games", "other")
     for n in range(3):
         await bob.call("say", {"room": "lobby", "text": f"seen {n}"})
     await ada.wait(lambda: len(ada.of("said")) == 3, "three messages")
-    offset = ada.said_ids()[-1]
+    offset = said_ids(ada)[-1]
     session = ada.of("welcome")[0]["session"]
-    await ada.sio.disconnect()
+    await ada.disconnect()
     missed = []
     for n, room in enumerate(["lobby", "games", "other", "lobby"]):
         missed.append((await bob.call("say", {"room": room, "text": f"missed {n}"}))["id"])
-    back = peers()
+    back = raw_peers()
     await back.connect(server.url, {"name": "ada", "session": session,
                                     "rooms": ["lobby", "games"], "offset": offset})
     live = (await bob.call("say", {"room": "games", "text": "live"}))["id"]
-    await back.wait(lambda: live in back.said_ids(), "the live message")
+    await back.wait(lambda: live in said_ids(back), "the live message")
     assert [event for event, _ in back.events][:4] == ["welcome", "said", "said", "said"]
-    assert back.said_ids() == [missed[0], missed[1], missed[3], live]  # not "other"
+    assert said_ids(back) == [missed[0], missed[1], missed[3], live]  # not "other"
     assert server.snapshot()[NS]["games"] == ["ada", "bob"]
 
 
-async def test_rooms_without_offset_rejoin_without_replay(server, peers):
+async def test_rooms_without_offset_rejoin_without_replay(server, raw_peers):
     """auth rooms without an offset put the client back in its rooms, replaying nothing."""
-    bob = await connected(peers, server, "bob", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     await bob.call("say", {"room": "lobby", "text": "old"})
-    ada = peers()
+    ada = raw_peers()
     await ada.connect(server.url, {"name": "ada", "rooms": ["lobby"]})
     live = (await bob.call("say", {"room": "lobby", "text": "new"}))["id"]
     await ada.wait(lambda: ada.of("said"), "the live message")
-    assert ada.said_ids() == [live]
+    assert said_ids(ada) == [live]
     await bob.wait(lambda: {"room": "lobby", "members": ["ada", "bob"]} in bob.of("presence"),
                    "presence with ada")
 
 
-async def test_sqlite_keeps_ids_history_and_resume_across_a_restart(tmp_path, peers):
+async def test_sqlite_keeps_ids_history_and_resume_across_a_restart(tmp_path, raw_peers):
     """Restarted on the same --db file, ids continue and a client resumes what it missed."""
     db = tmp_path / "chat.db"
     first = ChatServer(db=db)
     await first.start(name="chat-test")
-    ada = await connected(peers, first, "ada", "lobby")
+    ada = await connected(raw_peers, first, "ada", "lobby")
     seen = (await ada.call("say", {"room": "lobby", "text": "one", "client_id": "m1"}))["id"]
     await ada.call("say", {"room": "lobby", "text": "two"})
     await first.stop()
 
     second = ChatServer(db=db)
     await second.start(name="chat-test")
-    back = peers()
+    back = raw_peers()
     await back.connect(second.url, {"name": "ada", "rooms": ["lobby"], "offset": seen})
     await back.wait(lambda: back.of("said"), "the replay")
     assert [m["text"] for m in back.of("said")] == ["two"]
     assert await back.call("say", {"room": "lobby", "text": "again", "client_id": "m1"}) == {
         "ok": True, "id": seen}
     assert (await back.call("say", {"room": "lobby", "text": "three"}))["id"] == seen + 2
-    bob = await connected(peers, second, "bob")
+    bob = await connected(raw_peers, second, "bob")
     history = (await bob.call("join", {"room": "lobby"}))["history"]
     assert [m["text"] for m in history] == ["one", "two", "three"]
     await second.stop()
@@ -452,24 +407,24 @@ async def test_permessage_deflate_is_refused(server):
 
 
 @pytest.mark.parametrize("transports", [["polling"], None], ids=["polling", "upgrade"])
-async def test_polling_and_upgrading_clients_work(server, peers, transports):
+async def test_polling_and_upgrading_clients_work(server, raw_peers, transports):
     """Long-polling clients, and those that upgrade like browsers, chat too."""
-    ada = peers()
+    ada = raw_peers()
     await ada.connect(server.url, {"name": "ada"}, transports=transports)
     await ada.wait(lambda: ada.of("welcome"), "welcome")
     assert (await ada.call("join", {"room": "lobby"}))["ok"]
     ack = await ada.call("say", {"room": "lobby", "text": "polled"})
-    await ada.wait(lambda: ack["id"] in ada.said_ids(), "the message")
+    await ada.wait(lambda: ack["id"] in said_ids(ada), "the message")
     await asyncio.wait_for(server.stop(), timeout(5))
     await ada.wait(lambda: ada.disconnects, "the client to notice")
 
 
-async def test_stop_is_idempotent_and_leaves_no_tasks(peers):
+async def test_stop_is_idempotent_and_leaves_no_tasks(raw_peers):
     """stop() twice is fine; afterwards no socketio/engineio/aiohttp task is left."""
     server = ChatServer(ping_interval=2, ping_timeout=2)
     await server.start(name="chat-test")
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     await ada.call("say", {"room": "lobby", "text": "hi"})
     await server.stop()
     await server.stop()
@@ -477,14 +432,14 @@ async def test_stop_is_idempotent_and_leaves_no_tasks(peers):
         await peer.wait(lambda peer=peer: peer.disconnects, "the client to notice")
         # A lost connection, not a goodbye: clients that reconnect will come back.
         assert peer.disconnects == ["transport error"]
-        await peer.sio.disconnect()
+        await peer.disconnect()
     await running.wait_for(lambda: not library_tasks(), timeout(5), what="no library task")
     assert server.url is None and running.running() == {}
 
 
-async def test_server_side_leaves_no_tasks_right_after_stop(server, peers):
+async def test_server_side_leaves_no_tasks_right_after_stop(server, raw_peers):
     """The server's own tasks (ping tasks included) are gone as soon as stop() returns."""
-    ada = await connected(peers, server, "ada", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
     await ada.call("say", {"room": "lobby", "text": "hi"})
     await server.stop()
     assert not server_tasks(server.sio)
@@ -510,12 +465,12 @@ async def test_start_twice_is_refused_and_a_rerun_replaces_the_old_server(server
     await newer.stop()
 
 
-async def test_snapshot_maps_namespaces_rooms_and_names(server, peers):
+async def test_snapshot_maps_namespaces_rooms_and_names(server, raw_peers):
     """snapshot() returns plain data: namespaces -> rooms -> member names."""
     assert server.snapshot() == {}
-    await connected(peers, server, "ada", "lobby", "games")
-    await connected(peers, server, "bob", "lobby")
-    await connected(peers, server, "cy")
+    await connected(raw_peers, server, "ada", "lobby", "games")
+    await connected(raw_peers, server, "bob", "lobby")
+    await connected(raw_peers, server, "cy")
     assert server.snapshot() == {NS: {NO_ROOM: ["cy"], "games": ["ada"],
                                       "lobby": ["ada", "bob"]}}
     personal = server.snapshot(personal_rooms=True)[NS]
@@ -524,13 +479,13 @@ async def test_snapshot_maps_namespaces_rooms_and_names(server, peers):
     assert server.snapshot()[NS]["lobby"] == ["ada", "bob"]
 
 
-async def test_log_has_one_line_per_connect_and_disconnect(server, peers):
+async def test_log_has_one_line_per_connect_and_disconnect(server, raw_peers):
     """server.log reads like a teacher's console."""
-    ada = await connected(peers, server, "ada")
-    refused = peers()
+    ada = await connected(raw_peers, server, "ada")
+    refused = raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await refused.connect(server.url, {"name": "ada"})
-    await ada.sio.disconnect()
+    await ada.disconnect()
     await running.wait_for(lambda: len(server.log) == 3, timeout(5), what="three log lines")
     assert list(server.log) == [
         "ada connected",
@@ -549,12 +504,12 @@ async def test_db_and_store_together_are_refused(tmp_path):
 
 # -- limits ----------------------------------------------------------------------------------
 
-async def test_a_flooding_client_is_throttled_with_a_notice_while_others_still_arrive(peers):
+async def test_a_flooding_client_is_throttled_with_a_notice_while_others_still_arrive(raw_peers):
     """Past its burst a client's say is refused and it gets one notice; bob is heard."""
     server = ChatServer(limits=Limits(messages_per_second=0.01, burst=3))
     await server.start(name="chat-test")
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     acks = [await ada.call("say", {"room": "lobby", "text": f"flood {n}"}) for n in range(6)]
     assert [ack["ok"] for ack in acks] == [True] * 3 + [False] * 3
     assert acks[3]["error"].startswith("You are sending messages too fast: wait ")
@@ -563,16 +518,16 @@ async def test_a_flooding_client_is_throttled_with_a_notice_while_others_still_a
     assert [m["text"] for m in ada.of("said")] == ["flood 0", "flood 1", "flood 2", "I am heard"]
     assert ada.of("notice") == [{"text": "Slow down: you may say at most 0.01 messages per "
                                          "second. Messages sent faster are refused."}]
-    assert bob.of("notice") == [] and ada.sio.connected
+    assert bob.of("notice") == [] and ada.connected
     await server.stop()
 
 
-async def test_a_full_server_refuses_newcomers_with_a_message(peers):
+async def test_a_full_server_refuses_newcomers_with_a_message(raw_peers):
     """Past `limits.clients` a connection is refused with a sentence."""
     server = ChatServer(limits=Limits(clients=1))
     await server.start(name="chat-test")
-    await connected(peers, server, "ada")
-    bob = peers()
+    await connected(raw_peers, server, "ada")
+    bob = raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await bob.connect(server.url, {"name": "bob"})
     assert bob.refusals[0]["message"].startswith("The chat is full: 1 people are connected")
@@ -584,39 +539,19 @@ async def test_a_full_server_refuses_newcomers_with_a_message(peers):
 TOKEN = "teacher-s3cret"
 
 
-class Teacher:
-    """A raw python-socketio client of the /teacher namespace."""
-
-    def __init__(self):
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        self.refusals = []
-        self.sio.on("connect_error", self.refusals.append, namespace=protocol.TEACHER)
-
-    async def connect(self, url, auth):
-        await self.sio.connect(url, namespaces=[protocol.TEACHER], auth=auth,
-                               transports=["websocket"], wait_timeout=timeout(5))
-
-    async def call(self, event, *args):
-        data = args[0] if len(args) == 1 else tuple(args) if args else None
-        return await self.sio.call(event, data, namespace=protocol.TEACHER,
-                                   timeout=timeout(5))
-
-
 @pytest.fixture
-async def classroom():
+async def classroom(raw_peers):
     """A server with a teacher token, and a way to connect teachers (closed at the end)."""
     server = ChatServer(teacher_token=TOKEN, limits=Limits(kick_seconds=60))
     await server.start(name="chat-test")
-    teachers = []
 
     async def teacher(auth=None):
-        teachers.append(Teacher())
-        await teachers[-1].connect(server.url, {"token": TOKEN} if auth is None else auth)
-        return teachers[-1]
+        tools = raw_peers(protocol.TEACHER)
+        await tools.connect(server.url, {"token": TOKEN} if auth is None else auth)
+        return tools
 
     yield server, teacher
-    for made in teachers:
-        await made.sio.disconnect()
+    await raw_peers.close_all()  # clients leave before the server goes
     await server.stop()
 
 
@@ -627,33 +562,34 @@ async def classroom():
     (None, {"token": TOKEN}, "This server has no teacher token, so its teacher's tools are "
                              "closed: start it with one."),
 ])
-async def test_the_teacher_namespace_refuses_a_missing_or_wrong_token(token, auth, message):
+async def test_the_teacher_namespace_refuses_a_missing_or_wrong_token(raw_peers, token, auth,
+                                                                      message):
     """/teacher without the right token is refused with a sentence, and the server runs on."""
     server = ChatServer(teacher_token=token)
     await server.start(name="chat-test")
-    teacher = Teacher()
+    teacher = raw_peers(protocol.TEACHER)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await teacher.connect(server.url, auth)
     assert teacher.refusals == [{"message": message}]
     assert f"refused a teacher connection: {message}" in server.log
-    await teacher.sio.disconnect()
+    await teacher.disconnect()
     await server.stop()
 
 
-async def test_a_student_connection_does_not_open_the_teachers_tools(classroom, peers):
+async def test_a_student_connection_does_not_open_the_teachers_tools(classroom, raw_peers):
     """The join code or a chat session is no teacher token."""
     server, teacher = classroom
-    ada = await connected(peers, server, "ada")
+    ada = await connected(raw_peers, server, "ada")
     with pytest.raises(socketio.exceptions.ConnectionError):
         await teacher({"name": "ada", "session": ada.of("welcome")[0]["session"]})
 
 
-async def test_teacher_rooms_lists_rooms_and_people(classroom, peers):
+async def test_teacher_rooms_lists_rooms_and_people(classroom, raw_peers):
     """rooms answers {ok, rooms: {room: [names]}, people}; it takes {} or nothing."""
     server, teacher = classroom
-    await connected(peers, server, "ada", "lobby", "games")
-    await connected(peers, server, "bob", "lobby")
-    await connected(peers, server, "cy")
+    await connected(raw_peers, server, "ada", "lobby", "games")
+    await connected(raw_peers, server, "bob", "lobby")
+    await connected(raw_peers, server, "cy")
     tools = await teacher()
     expected = {"ok": True, "rooms": {"games": ["ada"], "lobby": ["ada", "bob"]},
                 "people": ["ada", "bob", "cy"]}
@@ -662,11 +598,11 @@ async def test_teacher_rooms_lists_rooms_and_people(classroom, peers):
     assert server.snapshot()["/teacher"] == {NO_ROOM: ["teacher"]}
 
 
-async def test_kick_disconnects_with_a_notice_and_the_name_cannot_rejoin(classroom, peers):
+async def test_kick_disconnects_with_a_notice_and_the_name_cannot_rejoin(classroom, raw_peers):
     """A kicked student gets a notice, is disconnected, and is refused for the kick period."""
     server, teacher = classroom
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     tools = await teacher()
     assert await tools.call("kick", {"name": "ada"}) == {"ok": True}
     await ada.wait(lambda: ada.disconnects, "ada to be disconnected")
@@ -675,7 +611,7 @@ async def test_kick_disconnects_with_a_notice_and_the_name_cannot_rejoin(classro
     assert ada.disconnects == ["server disconnect"]
     await bob.wait(lambda: {"room": "lobby", "members": ["bob"]} in bob.of("presence"),
                    "presence without ada")
-    again = peers()
+    again = raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await again.connect(server.url, {"name": "ada"})
     message = again.refusals[0]["message"]
@@ -684,11 +620,11 @@ async def test_kick_disconnects_with_a_notice_and_the_name_cannot_rejoin(classro
     assert (await tools.call("rooms"))["people"] == ["bob"]
 
 
-async def test_mute_refuses_say_with_how_long_is_left(classroom, peers):
+async def test_mute_refuses_say_with_how_long_is_left(classroom, raw_peers):
     """A muted student is told, and its say is refused with the time left; others speak."""
     server, teacher = classroom
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "lobby")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "lobby")
     tools = await teacher()
     assert await tools.call("mute", {"name": "ada", "seconds": 120}) == {"ok": True}
     refused = await ada.call("say", {"room": "lobby", "text": "hello?"})
@@ -701,12 +637,12 @@ async def test_mute_refuses_say_with_how_long_is_left(classroom, peers):
     assert (await ada.call("say", {"room": "lobby", "text": "back"}))["ok"]
 
 
-async def test_announce_reaches_a_room_or_everyone(classroom, peers):
+async def test_announce_reaches_a_room_or_everyone(classroom, raw_peers):
     """announce with a room is a notice to that room only; without, to every student."""
     server, teacher = classroom
-    ada = await connected(peers, server, "ada", "lobby")
-    bob = await connected(peers, server, "bob", "games")
-    cy = await connected(peers, server, "cy")
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "games")
+    cy = await connected(raw_peers, server, "cy")
     tools = await teacher()
     assert await tools.call("announce", {"text": "lobby only", "room": "lobby"}) == {"ok": True}
     assert await tools.call("announce", {"text": "Break until 11:00"}) == {"ok": True}
@@ -731,14 +667,14 @@ async def test_announce_reaches_a_room_or_everyone(classroom, peers):
     ("announce", ({"text": ""},), "The message is empty: say something."),
     ("rooms", ("all",), "rooms takes nothing, or {}."),
 ])
-async def test_teacher_refusals_are_error_acks_with_a_sentence(classroom, peers, event, args,
+async def test_teacher_refusals_are_error_acks_with_a_sentence(classroom, raw_peers, event, args,
                                                                error):
     """Every refused teacher request is acked {"ok": false, "error"}; the teacher stays."""
     server, teacher = classroom
-    await connected(peers, server, "ada", "lobby")
+    await connected(raw_peers, server, "ada", "lobby")
     tools = await teacher()
     assert await tools.call(event, *args) == {"ok": False, "error": error}
-    assert tools.sio.connected and (await tools.call("rooms"))["ok"]
+    assert tools.connected and (await tools.call("rooms"))["ok"]
 
 
 async def test_teacher_unknown_events_and_chat_events_are_ignored(classroom, caplog):
@@ -747,7 +683,7 @@ async def test_teacher_unknown_events_and_chat_events_are_ignored(classroom, cap
     tools = await teacher()
     caplog.set_level(logging.INFO, logger="chatkit.server")
     for event in ("say", "shutdown", "disconnect"):
-        await tools.sio.emit(event, {}, namespace=protocol.TEACHER)
+        await tools.emit(event, {})
     assert (await tools.call("rooms"))["ok"]  # answered after the events above were handled
     assert "ignored unknown event 'shutdown' from teacher" in caplog.text
     assert "ignored an event named 'disconnect' from teacher" in caplog.text
@@ -757,7 +693,7 @@ async def test_teacher_connections_are_logged(classroom):
     """A teacher's connect and disconnect are one log line each."""
     server, teacher = classroom
     tools = await teacher()
-    await tools.sio.disconnect()
+    await tools.disconnect()
     await running.wait_for(lambda: any(line.startswith("a teacher disconnected")
                                        for line in server.log), timeout(5), what="the log line")
     assert "a teacher connected" in server.log
@@ -777,11 +713,11 @@ async def two_servers(redis_url):  # noqa: F811 (a fixture)
         await server.stop()
 
 
-async def test_clients_of_two_servers_hear_each_other_in_order(two_servers, peers):
+async def test_clients_of_two_servers_hear_each_other_in_order(two_servers, raw_peers):
     """ada on one server, bob on the other: each hears both, once each, in id order."""
     first, second = two_servers
-    ada = await connected(peers, first, "ada", "lobby")
-    bob = await connected(peers, second, "bob", "lobby")
+    ada = await connected(raw_peers, first, "ada", "lobby")
+    bob = await connected(raw_peers, second, "bob", "lobby")
     acks = []
     for speaker, text in [(ada, "a1"), (bob, "b1"), (ada, "a2"), (bob, "b2")]:
         acks.append((await speaker.call("say", {"room": "lobby", "text": text}))["id"])
@@ -793,10 +729,10 @@ async def test_clients_of_two_servers_hear_each_other_in_order(two_servers, peer
     assert {"room": "lobby", "members": ["ada", "bob"]} in ada.of("presence")
 
 
-async def test_many_speakers_on_two_servers_are_heard_in_one_order(two_servers, peers):
+async def test_many_speakers_on_two_servers_are_heard_in_one_order(two_servers, raw_peers):
     """Three talkers on each server at once: every listener gets every message in id order."""
     first, second = two_servers
-    talkers = [await connected(peers, server, f"{server_name}{n}", "lobby")
+    talkers = [await connected(raw_peers, server, f"{server_name}{n}", "lobby")
                for server, server_name in ((first, "a"), (second, "b")) for n in range(3)]
 
     async def talk(peer):
@@ -807,51 +743,51 @@ async def test_many_speakers_on_two_servers_are_heard_in_one_order(two_servers, 
     assert said == list(range(1, len(said) + 1))
     for peer in talkers:
         await peer.wait(lambda peer=peer: len(peer.of("said")) == len(said), "every message")
-        assert peer.said_ids() == said
+        assert said_ids(peer) == said
 
 
-async def test_names_history_and_ids_are_shared_by_two_servers(two_servers, peers):
+async def test_names_history_and_ids_are_shared_by_two_servers(two_servers, raw_peers):
     """A name in use on one server is taken on the other; history and ids are one."""
     first, second = two_servers
-    ada = await connected(peers, first, "ada", "lobby")
+    ada = await connected(raw_peers, first, "ada", "lobby")
     said = await ada.call("say", {"room": "lobby", "text": "from the first"})
-    again = peers()
+    again = raw_peers()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await again.connect(second.url, {"name": "ada"})
     assert again.refusals[0]["message"] == ("The name 'ada' is taken by someone connected "
                                             "now. Pick another name.")
-    bob = await connected(peers, second, "bob")
+    bob = await connected(raw_peers, second, "bob")
     joined = await bob.call("join", {"room": "lobby"})
     assert joined["members"] == ["ada", "bob"]
     assert [m["id"] for m in joined["history"]] == [said["id"]]
     assert (await bob.call("say", {"room": "lobby", "text": "x"}))["id"] == said["id"] + 1
 
 
-async def test_a_client_resumes_on_the_other_server_and_misses_nothing(two_servers, peers):
+async def test_a_client_resumes_on_the_other_server_and_misses_nothing(two_servers, raw_peers):
     """With its session, ada takes her name over on the other server and gets what she missed."""
     first, second = two_servers
-    ada = await connected(peers, first, "ada", "lobby")
-    bob = await connected(peers, second, "bob", "lobby")
+    ada = await connected(raw_peers, first, "ada", "lobby")
+    bob = await connected(raw_peers, second, "bob", "lobby")
     seen = (await bob.call("say", {"room": "lobby", "text": "seen"}))["id"]
-    await ada.wait(lambda: ada.said_ids() == [seen], "the first message")
+    await ada.wait(lambda: said_ids(ada) == [seen], "the first message")
     session = ada.of("welcome")[0]["session"]
     missed = [(await bob.call("say", {"room": "lobby", "text": f"m{n}"}))["id"] for n in range(3)]
-    back = peers()
+    back = raw_peers()
     await back.connect(second.url, {"name": "ada", "session": session, "rooms": ["lobby"],
                                     "offset": seen})
     await ada.wait(lambda: ada.disconnects, "the old connection to be closed")
     assert ada.disconnects == ["server disconnect"]
     await back.wait(lambda: len(back.of("said")) == 3, "the replay")
     later = (await bob.call("say", {"room": "lobby", "text": "later"}))["id"]
-    await back.wait(lambda: back.said_ids() == [*missed, later], "replay, then live")
+    await back.wait(lambda: said_ids(back) == [*missed, later], "replay, then live")
 
 
-async def test_the_teacher_on_one_server_reaches_students_on_the_other(two_servers, peers):
+async def test_the_teacher_on_one_server_reaches_students_on_the_other(two_servers, raw_peers):
     """rooms lists everyone; kick, mute and announce reach a student of the other server."""
     first, second = two_servers
-    ada = await connected(peers, first, "ada", "lobby")
-    bob = await connected(peers, second, "bob", "lobby")
-    tools = Teacher()
+    ada = await connected(raw_peers, first, "ada", "lobby")
+    bob = await connected(raw_peers, second, "bob", "lobby")
+    tools = raw_peers(protocol.TEACHER)
     await tools.connect(first.url, {"token": TOKEN})
     assert await tools.call("rooms") == {"ok": True, "rooms": {"lobby": ["ada", "bob"]},
                                          "people": ["ada", "bob"]}
@@ -867,20 +803,20 @@ async def test_the_teacher_on_one_server_reaches_students_on_the_other(two_serve
     await ada.wait(lambda: {"room": "lobby", "members": ["ada"]} in ada.of("presence"),
                    "presence without bob")
     for server in two_servers:
-        again = peers()
+        again = raw_peers()
         with pytest.raises(socketio.exceptions.ConnectionError):
             await again.connect(server.url, {"name": "bob"})
         assert again.refusals[0]["message"].startswith("The teacher removed 'bob'")
-    await tools.sio.disconnect()
+    await tools.disconnect()
 
 
-async def test_a_stopped_server_leaves_the_roster(two_servers, peers):
+async def test_a_stopped_server_leaves_the_roster(two_servers, raw_peers):
     """When a server stops, its students' names are free on the others at once."""
     first, second = two_servers
-    await connected(peers, first, "ada")
+    await connected(raw_peers, first, "ada")
     await first.stop()
-    ada = await connected(peers, second, "ada")
-    assert ada.sio.connected
+    ada = await connected(raw_peers, second, "ada")
+    assert ada.connected
 
 
 async def test_an_unreachable_redis_is_a_clear_error():
