@@ -1,7 +1,7 @@
 """``python -m chatkit serve``: the chat server for a workshop, run from a terminal.
 
 Introduced in notebook 06 (the classroom); the server itself is the one of notebooks
-02-05 (:class:`chatkit.server.ChatServer`). A teacher runs::
+03-05 (:class:`chatkit.server.ChatServer`). A teacher runs::
 
     python -m chatkit serve --host 0.0.0.0 --db workshop.db
 

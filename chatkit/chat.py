@@ -46,11 +46,11 @@ from chatkit.effects import (
     Result,
     Said,
 )
-from chatkit.limits import Limits, Refused, TokenBucket, field_of, same_secret, seconds
+from chatkit.limits import Limits, RateLimit, Refused, Throttled, field_of, same_secret, seconds
 from chatkit.protocol import Message, Notice, Presence
 from chatkit.store import Store, open_store
 
-__all__ = ["Chat", "Elsewhere", "Roster", "Throttled"]
+__all__ = ["Chat", "Elsewhere", "Roster"]
 
 #: Who is connected to the other server processes: ``{name: (connection, [rooms])}``.
 Roster = Mapping[str, tuple[Hashable, list[str]]]
@@ -69,16 +69,6 @@ class Elsewhere(Protocol):
 
     async def others(self) -> Roster:
         """Who is connected to the other live processes."""
-
-
-class Throttled(Refused):
-    """A ``say`` refused because its sender sends too fast; ``wait`` is the seconds
-    until it may say something again. Its effects tell the sender to slow down, on the
-    first refusal of a burst only (a flood of refusals gets one notice)."""
-
-    def __init__(self, message: str, *, wait: float, effects: tuple = ()):
-        super().__init__(message, effects=effects)
-        self.wait = wait
 
 
 class Chat:
@@ -116,8 +106,8 @@ class Chat:
         self._rooms_by_name: dict[str, set[str]] = {}
         self._members_by_room: dict[str, set[str]] = {}
         self._arriving: dict[Hashable, Accepted] = {}  # accepted, handshake not done
-        self._bucket_by_name: dict[str, TokenBucket] = {}
-        self._throttled: set[str] = set()  # names told "too fast" since their last say
+        rate = self.limits.messages_per_second
+        self._rate = None if rate is None else RateLimit(rate, self.limits.burst)
 
     # -- connections -------------------------------------------------------------------
 
@@ -237,14 +227,19 @@ class Chat:
         before the connection entered its rooms is in the replay, one said after it
         arrives live, never both and never neither.
         """
-        accepted = self._arriving.pop(conn, None)
-        if accepted is None or self._name_by_conn.get(conn) != accepted.name:
+        accepted = self._arriving.get(conn)
+        if accepted is None:
+            return Result()
+        replay = await self.replay(accepted.rooms, accepted.offset)
+        # Checked after the await: a takeover meanwhile took this welcome (and its
+        # presence) over, and the connection is being closed.
+        if (self._arriving.pop(conn, None) is not accepted
+                or self._name_by_conn.get(conn) != accepted.name):
             return Result()
         welcome = protocol.Welcome(accepted.name, accepted.session, self.store.history_id)
         effects: list[Effect] = [Emit(protocol.WELCOME, welcome.to_dict(), to=conn)]
         effects += [Enter(conn, room) for room in accepted.rooms]
-        effects += [Emit(protocol.SAID, message.to_dict(), to=conn)
-                    for message in await self.replay(accepted.rooms, accepted.offset)]
+        effects += [Emit(protocol.SAID, message.to_dict(), to=conn) for message in replay]
         effects += [Emit(protocol.PRESENCE, presence.to_dict(), room=presence.room)
                     for presence in accepted.presence]
         return Result(effects=tuple(effects))
@@ -267,8 +262,8 @@ class Chat:
         if name is None:
             return Result()
         del self._conn_by_name[name]
-        self._bucket_by_name.pop(name, None)
-        self._throttled.discard(name)
+        if self._rate is not None:
+            self._rate.forget(name)
         rooms = sorted(self._rooms_by_name.get(name, ()))
         for room in rooms:
             self._remove_member(name, room)
@@ -341,8 +336,8 @@ class Chat:
         what makes re-sending after a reconnect safe (and it costs nothing against the
         rate limit). A muted name is refused with how long is left; a name that says
         more than ``limits.messages_per_second`` allows is refused with
-        :class:`Throttled`. Every member, the sender included, hears ``said`` (from the
-        store's own delivery when it has one, as several server processes do).
+        :class:`~chatkit.limits.Throttled`. Every member, the sender included, hears
+        ``said`` (from the store's own delivery when it has one, as with Redis).
         """
         name = self._name(conn)
         example = '{"room": "lobby", "text": "hello"}'
@@ -403,24 +398,15 @@ class Chat:
                           f"in {seconds(left)}.")
 
     def _check_rate(self, conn: Hashable, name: str, now: float) -> None:
-        rate = self.limits.messages_per_second
-        if rate is None:
+        if self._rate is None:
             return
-        bucket = self._bucket_by_name.get(name)
-        if bucket is None:
-            bucket = self._bucket_by_name[name] = TokenBucket(rate, self.limits.burst, now=now)
-        wait = bucket.take(now)
-        if not wait:
-            self._throttled.discard(name)
-            return
-        first = name not in self._throttled
-        self._throttled.add(name)
-        notice = Notice(f"Slow down: you may say at most {rate:g} messages per second. "
-                        f"Messages sent faster are refused.")
-        raise Throttled(
-            f"You are sending messages too fast: wait {wait:.1f} s before saying more "
-            f"(at most {rate:g} per second).", wait=wait,
-            effects=(Emit(protocol.NOTICE, notice.to_dict(), to=conn),) if first else ())
+        try:
+            self._rate.check(name, now)
+        except Throttled as throttled:
+            if throttled.notice is not None:
+                throttled.effects = (Emit(protocol.NOTICE, Notice(throttled.notice).to_dict(),
+                                          to=conn),)
+            raise
 
     def _check_join_code(self, code: Any) -> None:
         if self.join_code is None:

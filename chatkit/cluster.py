@@ -119,7 +119,9 @@ class Cluster:
             async with order:
                 newest = await self.store.last_id()
                 if self.delivered is not None:  # Redis was lost for a while
-                    for message in await self.store.fetch_since(rooms_here(), self.delivered):
+                    missed = await self.store.fetch_since(rooms_here(), self.delivered,
+                                                          up_to=newest)
+                    for message in missed:  # newer ones come on the channel
                         await deliver(message)
                 self.delivered = max(newest, self.delivered or 0)
             subscribed.set()
@@ -143,10 +145,13 @@ class Cluster:
         self._tasks = [loop.create_task(follow_said()), loop.create_task(self._beat())]
         try:
             await asyncio.wait_for(subscribed.wait(), 10)
-        except BaseException:
+        except TimeoutError:
             await self._stop_tasks()
             raise ConnectionError(f"cannot follow the chat's channel on Redis at "
                                   f"{safe_url(self.url)}") from None
+        except BaseException:  # cancelled (an interrupted cell): stop, and say so
+            await self._stop_tasks()
+            raise
 
     async def follow(self, channel: str, *, on_subscribed: Callable[[], Awaitable[None]],
                      retry_delay: float = 0.5) -> AsyncIterator[str]:
@@ -363,20 +368,23 @@ class Roster:
         self._keys = [cluster.key("roster"), cluster.key("alive")]
         self._script = self._redis.register_script(self._UPDATE)
         self._here: dict[str, list] = {}
+        # One call at a time, each sending the newest entry: pooled connections could
+        # otherwise let an older entry reach Redis after a newer one.
+        self._writing = asyncio.Lock()
 
     async def update(self, here: RosterEntries) -> RosterEntries:
         """Tell the other processes who is connected here (``{name: (conn, [rooms])}``);
         return who is connected to them."""
         self._here = {name: [conn, list(rooms)] for name, (conn, rooms) in here.items()}
-        return await self._call(json.dumps(self._here))
+        return await self._call(write=True)
 
     async def heartbeat(self) -> RosterEntries:
         """Say again that this process is alive, with who is connected to it."""
-        return await self._call(json.dumps(self._here))
+        return await self._call(write=True)
 
     async def others(self) -> RosterEntries:
         """Everyone connected to the other live processes: ``{name: (conn, [rooms])}``."""
-        return await self._call("")
+        return await self._call(write=False)
 
     async def forget(self) -> None:
         """Leave the roster at once (a process that stops cleanly says goodbye)."""
@@ -386,9 +394,11 @@ class Roster:
             pipe.zrem(self._keys[1], self.process)
             await pipe.execute()
 
-    async def _call(self, entry: str) -> RosterEntries:
-        flat = await self._script(keys=self._keys,
-                                  args=[self.process, entry, max(1, int(self.ttl * 1000))])
+    async def _call(self, *, write: bool) -> RosterEntries:
+        async with self._writing:
+            entry = json.dumps(self._here) if write else ""
+            flat = await self._script(keys=self._keys,
+                                      args=[self.process, entry, max(1, int(self.ttl * 1000))])
         others: dict[str, tuple[Hashable, list[str]]] = {}
         for process, data in zip(flat[::2], flat[1::2], strict=True):
             if process != self.process:

@@ -27,7 +27,9 @@ from typing import Any
 __all__ = [
     "MAX_MUTE_SECONDS",
     "Limits",
+    "RateLimit",
     "Refused",
+    "Throttled",
     "TokenBucket",
     "describe",
     "field_of",
@@ -189,6 +191,63 @@ def describe(limits: Limits) -> str:
              else "any number of rooms each")
     return (f"{rate}; messages up to {limits.text_length:,} characters; {students}, "
             f"{rooms}; a kick lasts {limits.kick_seconds:g} s")
+
+
+class Throttled(Refused):
+    """A ``say`` refused because its sender sends too fast.
+
+    Attributes:
+        wait: seconds until the sender may say something again.
+        notice: the sentence to tell the sender (a ``notice``) on the first refusal
+            since its last accepted message only, so that a flood of refusals is not
+            answered by a flood of notices; None on the following ones.
+    """
+
+    def __init__(self, message: str, *, wait: float, notice: str | None = None,
+                 effects: tuple = ()):
+        super().__init__(message, effects=effects)
+        self.wait = wait
+        self.notice = notice
+
+
+class RateLimit:
+    """How fast each name may say things: a :class:`TokenBucket` per name.
+
+    ``rate`` messages per second on average, ``burst`` in a row::
+
+        limit = RateLimit(rate=1, burst=2)
+        limit.check("ada", now=0)
+        limit.check("ada", now=0)
+        limit.check("ada", now=0)      # raises Throttled: wait 1.0 s, with a notice
+    """
+
+    def __init__(self, rate: float, burst: int):
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, TokenBucket] = {}
+        self._told: set[str] = set()  # names told "too fast" since their last message
+
+    def check(self, name: str, now: float) -> None:
+        """Count one message of ``name`` at ``now``, or raise :class:`Throttled`."""
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = self._buckets[name] = TokenBucket(self.rate, self.burst, now=now)
+        wait = bucket.take(now)
+        if not wait:
+            self._told.discard(name)
+            return
+        first = name not in self._told
+        self._told.add(name)
+        raise Throttled(
+            f"You are sending messages too fast: wait {wait:.1f} s before saying more "
+            f"(at most {self.rate:g} per second).", wait=wait,
+            notice=(f"Slow down: you may say at most {self.rate:g} messages per second. "
+                    f"Messages sent faster are refused.") if first else None)
+
+    def forget(self, name: str) -> None:
+        """Drop ``name``'s bucket (it disconnected)."""
+        self._buckets.pop(name, None)
+        self._told.discard(name)
 
 
 class TokenBucket:

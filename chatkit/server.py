@@ -201,15 +201,20 @@ class ChatServer:
                     await self.sio.emit(event, data, to=to, skip_sid=skip,
                                         room=None if room is None else _sio_room(room),
                                         namespace=protocol.CHAT)
-                case Enter(conn=conn, room=room):
+                case Enter(conn=conn, room=room) if self._here(conn):
                     await self.sio.enter_room(conn, _sio_room(room), namespace=protocol.CHAT)
-                case Exit(conn=conn, room=room):
+                case Exit(conn=conn, room=room) if self._here(conn):
                     await self.sio.leave_room(conn, _sio_room(room), namespace=protocol.CHAT)
                 case Disconnect(conn=conn):
                     await self.sio.disconnect(conn, namespace=protocol.CHAT)
                 case Note(line=line):
                     self.log.append(line)
                     logger.info("%s", line)
+
+    def _here(self, conn: str) -> bool:
+        """Whether ``conn`` is still connected to /chat (a connection that left while a
+        rule awaited its store has no rooms to enter or leave any more)."""
+        return self.sio.manager.is_connected(conn, protocol.CHAT)
 
     async def stop(self) -> None:
         """Close every connection and stop serving. Safe to call more than once.
@@ -310,12 +315,20 @@ class _Namespace(socketio.AsyncNamespace):
             logger.exception("%r from %s failed", event, self._who(sid))
             return protocol.refused(protocol.SERVER_FAILED)
 
-    async def answer(self, rule: Callable[..., Awaitable[Result]], *args: Any) -> dict:
+    async def answer(self, rule: Callable[..., Awaitable[Result]], *args: Any,
+                     undo: Callable[[Any], Awaitable[Result]] | None = None) -> dict:
         """Call ``rule``, run its effects and return its ack, under the server's order
-        lock (so that ``said`` events, joins and resumes never interleave)."""
+        lock (so that ``said`` events, joins and resumes never interleave). If the
+        effects fail, ``undo(result)`` takes the rule back, its effects run too."""
         async with self.chat.order:
             result = await rule(*args)
-            await self.chat.run(result.effects)
+            try:
+                await self.chat.run(result.effects)
+            except Exception:
+                if undo is not None:
+                    with contextlib.suppress(Exception):
+                        await self.chat.run((await undo(result)).effects)
+                raise
         return result.ack()
 
     def _who(self, sid: str) -> str:
@@ -360,14 +373,9 @@ class _ChatNamespace(_Namespace):
         await self.chat.run((await self.chat.rules.disconnect(sid, reason)).effects)
 
     async def on_join(self, sid: str, *payload: Any) -> dict:
-        try:
-            return await self.answer(self.chat.rules.join, sid, _one(payload))
-        except Refused:
-            raise
-        except Exception:  # socket.io did not take the connection in: nor may the rules
-            with contextlib.suppress(Refused):
-                await self.chat.rules.leave(sid, _one(payload))
-            raise
+        # If socket.io does not take the connection in, neither may the rules.
+        return await self.answer(self.chat.rules.join, sid, _one(payload), undo=lambda joined:
+                                 self.chat.rules.leave(sid, {"room": joined.room}))
 
     async def on_leave(self, sid: str, *payload: Any) -> dict:
         return await self.answer(self.chat.rules.leave, sid, _one(payload))

@@ -6,9 +6,9 @@ import itertools
 import pytest
 
 from chatkit import protocol
-from chatkit.chat import Chat, Throttled
+from chatkit.chat import Chat
 from chatkit.effects import Disconnect, Emit, Enter, Exit, Note, Result
-from chatkit.limits import Limits, Refused
+from chatkit.limits import Limits, Refused, Throttled
 from chatkit.protocol import Presence
 from chatkit.store import MemoryStore
 
@@ -100,6 +100,19 @@ class SlowStore(MemoryStore):
     async def set_session(self, name, secret):
         await asyncio.sleep(0)
         await super().set_session(name, secret)
+
+
+
+class GatedStore(MemoryStore):
+    """A store whose replay waits until the test opens the gate."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def since(self, rooms, offset, *, limit=None):
+        await self.gate.wait()
+        return await super().since(rooms, offset, limit=limit)
 
 
 class BrokenSessionStore(MemoryStore):
@@ -485,6 +498,23 @@ async def test_a_takeover_before_the_handshake_still_tells_the_room_who_arrived(
     await chat.connect("b", auth)  # ada back in lobby: bob is to hear it at b's welcome...
     await chat.connect("c", auth)  # ...but c takes the name over before that
     assert (await chat.welcome("b")).effects == ()
+    assert presence("lobby", "ada", "bob") in (await chat.welcome("c")).effects
+
+
+async def test_a_takeover_during_the_welcome_still_tells_the_room_who_arrived():
+    """A takeover while the old welcome reads its replay: the old one gives nothing, the
+    new one carries the presence."""
+    store = GatedStore()
+    chat = await in_lobby(make_chat(store=store), "bob")
+    first = await arrive(chat, "a", {"name": "ada"})
+    await chat.disconnect("a", "client disconnect")
+    auth = {"name": "ada", "session": first.session, "rooms": ["lobby"], "offset": 0}
+    await chat.connect("b", auth)
+    welcoming = asyncio.ensure_future(chat.welcome("b"))
+    await asyncio.sleep(0)  # b's welcome now waits on the store for its replay
+    await chat.connect("c", auth)
+    store.gate.set()
+    assert (await welcoming).effects == ()
     assert presence("lobby", "ada", "bob") in (await chat.welcome("c")).effects
 
 

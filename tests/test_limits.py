@@ -5,7 +5,9 @@ import pytest
 from chatkit.limits import (
     MAX_MUTE_SECONDS,
     Limits,
+    RateLimit,
     Refused,
+    Throttled,
     TokenBucket,
     describe,
     kind,
@@ -338,3 +340,45 @@ def test_seconds_rounds_a_wait_up_to_whole_seconds(wait, reads):
 def test_kind_names_what_was_sent(value, reads):
     """An error message names what was sent in words a person reads."""
     assert kind(value) == reads
+
+
+# -- RateLimit --------------------------------------------------------------------------
+
+def test_a_rate_limit_lets_a_burst_through_then_refuses_with_the_wait():
+    """burst messages pass at once; the next is Throttled with how long to wait."""
+    limit = RateLimit(rate=2, burst=3)
+    for _ in range(3):
+        limit.check("ada", now=0)
+    with pytest.raises(Throttled) as caught:
+        limit.check("ada", now=0)
+    assert caught.value.wait == pytest.approx(0.5)
+    assert str(caught.value) == ("You are sending messages too fast: wait 0.5 s before "
+                                 "saying more (at most 2 per second).")
+
+
+def test_a_rate_limit_warns_once_per_flood():
+    """Only the first refusal since the last accepted message carries a notice."""
+    limit = RateLimit(rate=1, burst=1)
+    limit.check("ada", now=0)
+    notices = []
+    for _ in range(3):
+        with pytest.raises(Throttled) as caught:
+            limit.check("ada", now=0)
+        notices.append(caught.value.notice)
+    assert notices == ["Slow down: you may say at most 1 messages per second. Messages "
+                       "sent faster are refused.", None, None]
+    limit.check("ada", now=1)  # accepted again: the next flood is warned again
+    with pytest.raises(Throttled) as caught:
+        limit.check("ada", now=1)
+    assert caught.value.notice is not None
+
+
+def test_a_rate_limit_counts_each_name_apart_and_forgets():
+    """One name's flood does not slow another; forget() gives a fresh bucket."""
+    limit = RateLimit(rate=1, burst=1)
+    limit.check("ada", now=0)
+    limit.check("bob", now=0)
+    with pytest.raises(Throttled):
+        limit.check("ada", now=0)
+    limit.forget("ada")
+    limit.check("ada", now=0)

@@ -1,5 +1,6 @@
 """The wire contract (chatkit.protocol): payloads, auth, acks, and the documented names."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -302,3 +303,40 @@ def test_no_event_uses_a_reserved_socketio_name():
                 "newListener", "removeListener"}
     assert not reserved & (protocol.CHAT_REQUESTS | protocol.SERVER_EVENTS
                            | protocol.TEACHER_REQUESTS)
+
+
+# Where an event's name may be spelled out: the contract itself, and the checks of the raw
+# socket.io lessons, whose events (join, say...) are the learner's own.
+SPELLED_OUT_ALLOWED = {"protocol.py", "exercises/rooms.py", "exercises/events.py",
+                       "exercises/leaving.py", "exercises/shout.py"}
+
+
+def bare_event_names(path: Path) -> list[str]:
+    """The string literals of ``path`` that equal a chat event name, docstrings left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
+                                | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    # The teacher's request names double as field names ("rooms" in auth, a "mute" or
+    # "kick" restriction): only the /chat events are checked.
+    names = protocol.CHAT_REQUESTS | protocol.SERVER_EVENTS
+    return [f"{path.name}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in names
+            and id(node) not in docstrings]
+
+
+def test_no_module_but_protocol_spells_out_an_event_name():
+    """Every /chat event name in chatkit comes from chatkit.protocol (one place to change it)."""
+    package = PROTOCOL_MD.parent.parent / "chatkit"
+    found = [hit for path in sorted(package.rglob("*.py"))
+             if str(path.relative_to(package)) not in SPELLED_OUT_ALLOWED
+             for hit in bare_event_names(path)]
+    assert found == []
+
+
+def test_the_event_name_check_finds_a_bare_name(tmp_path):
+    """The check above is not vacuous: a bare "said" outside a docstring is found."""
+    planted = tmp_path / "planted.py"
+    planted.write_text('"""Mentions "said" in a docstring."""\nEVENT = "said"\n')
+    assert bare_event_names(planted) == ["planted.py:2 'said'"]
