@@ -8,7 +8,7 @@ import json
 import pytest
 from redis.asyncio.connection import AbstractConnection
 
-from chatkit import protocol
+from chatkit import protocol, running
 from chatkit.cluster import MESSAGES, Cluster, safe_url
 from chatkit.protocol import Message
 from chatkit.server import ChatServer
@@ -223,3 +223,27 @@ async def test_join_and_say_cost_three_round_trips_to_redis_each(redis_url, monk
     assert (joined, len(sends) - joined) == (3, 3)
     await client.close()
     await server.stop()
+
+
+async def test_messages_said_while_the_channel_was_lost_are_delivered_once_in_order(
+        redis_url):  # noqa: F811 (a fixture)
+    """After Redis drops the follower's connection, what was said meanwhile is caught up
+    from the store, then the channel goes on: each message delivered once, in id order."""
+    follower, speaker = Cluster(redis_url), Cluster(redis_url)
+    await speaker.store.open()
+    delivered = []
+
+    async def deliver(message):
+        delivered.append(message.id)
+
+    await follower.start(deliver=deliver, order=asyncio.Lock(), rooms_here=lambda: ["lobby"])
+    first = await add(speaker, "lobby", "before")
+    await running.wait_for(lambda: delivered == [first.id], timeout(5))
+    await speaker.redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    missed = [(await add(speaker, "lobby", f"missed {n}")).id for n in range(3)]
+    await running.wait_for(lambda: len(delivered) >= 4, timeout(10), what="the catch-up")
+    after = (await add(speaker, "lobby", "after")).id
+    await running.wait_for(lambda: after in delivered, timeout(5), what="the live one")
+    assert delivered == [first.id, *missed, after]
+    for cluster in (follower, speaker):
+        await cluster.close()
