@@ -78,6 +78,10 @@ def server_thread():
 
 
 async def kick(connection):
+    # After the client's first message: a close sent the instant the connection opens
+    # races the client's own first sends, and Chromium then sometimes reports
+    # wasClean false (seen about one run in five), which is a race, not a difference.
+    await connection.recv()
     await connection.close(4000, "kicked")
 
 
