@@ -620,6 +620,32 @@ async def test_kick_disconnects_with_a_notice_and_the_name_cannot_rejoin(classro
     assert (await tools.call("rooms"))["people"] == ["bob"]
 
 
+async def test_a_kick_and_a_mute_survive_a_restart_on_the_same_db(tmp_path, raw_peers):
+    """A server restarted on its --db file still refuses the kicked name and the muted say."""
+    db = tmp_path / "chat.db"
+    first = ChatServer(db=db, teacher_token=TOKEN)
+    await first.start(name="chat-test")
+    await connected(raw_peers, first, "ada")
+    await connected(raw_peers, first, "bob", "lobby")
+    tools = raw_peers(protocol.TEACHER)
+    await tools.connect(first.url, {"token": TOKEN})
+    assert await tools.call("kick", {"name": "ada"}) == {"ok": True}
+    assert await tools.call("mute", {"name": "bob", "seconds": 600}) == {"ok": True}
+    await raw_peers.close_all()
+    await first.stop()
+
+    again = ChatServer(db=db)
+    await again.start(name="chat-test")
+    ada = raw_peers()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await ada.connect(again.url, {"name": "ada"})
+    assert ada.refusals[0]["message"].startswith("The teacher removed 'ada' from the chat")
+    bob = await connected(raw_peers, again, "bob", "lobby")
+    ack = await bob.call("say", {"room": "lobby", "text": "still muted?"})
+    assert ack["ok"] is False and ack["error"].startswith("The teacher muted you")
+    await again.stop()
+
+
 async def test_mute_refuses_say_with_how_long_is_left(classroom, raw_peers):
     """A muted student is told, and its say is refused with the time left; others speak."""
     server, teacher = classroom
