@@ -22,7 +22,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # JupyterLab refuses to run as root (CI, containers) unless told it is on purpose.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test notebooks bench lock clean browser redis
+.PHONY: setup lab workspace reset test notebooks bench lock clean browser redis
 
 setup: $(STAMP)
 
@@ -43,8 +43,25 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -c "import matplotlib.pyplot"
 	touch $@
 
-lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
+# You work in workspace/, a git-ignored copy of notebooks/: the committed notebooks stay as
+# the course ships them, so `git pull` brings updates without conflicts. A notebook you
+# have not got yet is copied in; one you have is left as you made it (`make reset` starts
+# over). The copies are trusted, so their stored room maps and panels show.
+WORKSPACE := workspace
+lab: setup workspace
+	$(BIN)/jupyter lab --notebook-dir=$(WORKSPACE) --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
+
+workspace: setup
+	@mkdir -p $(WORKSPACE)
+	@for nb in notebooks/[0-9][0-9]-*.ipynb; do \
+	  [ -e $(WORKSPACE)/$$(basename $$nb) ] || cp $$nb $(WORKSPACE)/; done
+	@$(BIN)/jupyter trust $(WORKSPACE)/*.ipynb >/dev/null
+
+# Throw away your copies and start the course again from the committed notebooks
+# (NB=03: only that one).
+reset:
+	rm -f $(if $(NB),$(WORKSPACE)/$(NB)-*.ipynb,$(WORKSPACE)/*.ipynb)
+	$(MAKE) --no-print-directory workspace
 
 # The official socket.io client, for the JavaScript interoperability test and the fan-out
 # benchmark; installed when npm is there (without it that test says how to get it).

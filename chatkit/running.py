@@ -21,11 +21,13 @@ handlers, and keeps the list of what is running.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import errno
 import inspect
 import logging
 import ssl as ssl_module
+import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -286,12 +288,36 @@ async def wait_for(condition: Callable[[], Any] | Awaitable[Any], timeout: float
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"gave up after {timeout:g} s waiting for {description}")
+            raise TimeoutError(f"gave up after {timeout:g} s waiting for {description}. "
+                               f"Re-ran one cell? Run its section from the top: what it "
+                               f"waits for may have happened on the first run.")
         await asyncio.sleep(interval)
 
 
 def _describe(condition: Any) -> str:
+    """The condition in the learner's words: a lambda's source, else the function's name."""
     name = getattr(condition, "__qualname__", None)
-    if name and name != "<lambda>":
+    if name and not name.endswith("<lambda>"):
         return name
-    return "the condition"
+    source = _lambda_source(condition)
+    return f"`{source}`" if source else "the condition"
+
+
+def _lambda_source(function: Any) -> str | None:
+    """The text of a lambda as written (``lambda: len(log) == 2``), or None if unknown."""
+    try:
+        lines, first = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return None
+    text = textwrap.dedent("".join(lines))
+    for attempt in (text, f"({text.strip()})"):  # a lambda on a continuation line
+        try:
+            tree = ast.parse(attempt)
+        except SyntaxError:
+            continue
+        found = [ast.get_source_segment(attempt, node) for node in ast.walk(tree)
+                 if isinstance(node, ast.Lambda)
+                 and node.lineno + first - 1 == function.__code__.co_firstlineno]
+        if len(found) == 1:
+            return found[0]
+    return None

@@ -58,3 +58,36 @@ def test_every_dependency_is_pinned_in_the_constraints_file():
     inverse = {conda: pip for pip, conda in CONDA_NAMES.items()}
     missing = [inverse.get(n, n) for n in pip_requirements() if inverse.get(n, n) not in pinned]
     assert not missing, f"not pinned: {missing}; run `make lock`"
+
+
+def test_make_workspace_copies_trusts_keeps_your_edits_and_reset_starts_over(tmp_path):
+    """`make lab` works on a trusted, git-ignored copy; `make reset NB=..` restores one."""
+    import os
+    import subprocess
+
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    root = Path(__file__).resolve().parent.parent
+    work = tmp_path / "workspace"
+
+    def make(*args):
+        subprocess.run(["make", "-s", "-C", str(root), *args, f"WORKSPACE={work}"],
+                       check=True, capture_output=True, env=os.environ | {"MAKEFLAGS": ""})
+
+    make("workspace")
+    committed = sorted(p.name for p in (root / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    assert sorted(p.name for p in work.glob("*.ipynb")) == committed
+    notary = NotebookNotary(data_dir=os.environ.get(
+        "JUPYTER_DATA_DIR", str(root / ".jupyter" / "data")))
+    first = work / committed[1]
+    assert notary.check_signature(nbformat.read(first, as_version=4))
+
+    first.write_text(first.read_text().replace('"cells": [', '"cells": [ ', 1))
+    edited = first.read_text()
+    make("workspace")  # again: your edited copy is kept
+    assert first.read_text() == edited
+    make("reset", f"NB={committed[1][:2]}")
+    assert first.read_bytes() == (root / "notebooks" / committed[1]).read_bytes()
+    assert "workspace/" in (root / ".gitignore").read_text().split()
+    assert ".ipynb_checkpoints/" in (root / ".gitignore").read_text().split()

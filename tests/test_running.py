@@ -128,3 +128,21 @@ async def test_wait_for_times_out_with_a_message():
         await running.wait_for(lambda: False, 0.05, what="the reply")
     with pytest.raises(TimeoutError, match="waiting for"):
         await running.wait_for(asyncio.sleep(10), 0.05)
+
+
+async def test_wait_for_quotes_the_lambda_it_waited_for_and_what_to_do():
+    """The timeout names the condition as written and says how to re-run safely."""
+    log = []
+    with pytest.raises(TimeoutError) as raised:
+        await running.wait_for(lambda: len(log) == 2, 0.05)
+    assert "waiting for `lambda: len(log) == 2`" in str(raised.value)
+    assert "Re-ran one cell? Run its section from the top" in str(raised.value)
+
+
+async def test_wait_for_names_a_function_condition():
+    """A named function is described by its name, not its source."""
+    def two_replies():
+        return False
+
+    with pytest.raises(TimeoutError, match="waiting for .*two_replies"):
+        await running.wait_for(two_replies, 0.05)

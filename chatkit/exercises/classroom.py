@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from chatkit import protocol, running
-from chatkit.exercises.harness import call_learner, hint
+from chatkit.exercises.harness import awaitable_check, call_learner, hint
 
 _BUSIEST_SERVER = "exercise-06"
 
 
+@awaitable_check
 async def check_announce_to_busiest(announce_to_busiest: Callable[[Any, str], Awaitable[Any]],
                                     *, timeout: float = 5.0) -> None:
     """Notebook 06: ``announce_to_busiest(teacher, text)`` announces only in the room with

@@ -12,6 +12,7 @@ from chatkit import running
 from chatkit.exercises.harness import (
     Served,
     SocketIOClient,
+    awaitable_check,
     failure_hint,
     hint,
     require_server,
@@ -21,6 +22,7 @@ from chatkit.exercises.harness import (
 )
 
 
+@awaitable_check
 async def check_add_and_shout(sio: socketio.AsyncServer, *, timeout: float = 2.0) -> None:
     """Notebook 02: check a socket.io server with an ``add`` ack and a ``shout`` broadcast.
 

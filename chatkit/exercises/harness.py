@@ -14,9 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import inspect
+import linecache
 import logging
+import sysconfig
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import socketio
@@ -26,10 +31,57 @@ from chatkit.sio import serve as serve_socketio
 from chatkit.sio import settle
 
 
+class CheckFailed(AssertionError):
+    """A check's verdict on a wrong answer: what was wrong, the hint, where to look.
+
+    In a notebook it shows as that message alone, not as a traceback through chatkit's
+    code: IPython renders an exception that has ``_render_traceback_`` with it.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[1;31mNot yet:\x1b[0m {self}"]
+
+
 def hint(condition: bool, message: str) -> None:
-    """Like ``assert condition, message``, but also under ``python -O``."""
+    """Like ``assert condition, message`` (also under ``python -O``), as a :class:`CheckFailed`."""
     if not condition:
-        raise AssertionError(message)
+        raise CheckFailed(message)
+
+
+class PendingCheck:
+    """What calling a coroutine check returns: it runs when awaited.
+
+    Forgetting ``await`` would otherwise print ``<coroutine object ...>`` and check
+    nothing; this says what to write instead.
+    """
+
+    def __init__(self, coroutine: Any, name: str) -> None:
+        self._coroutine = coroutine
+        self._name = name
+        self._awaited = False
+
+    def __await__(self) -> Any:
+        self._awaited = True
+        return self._coroutine.__await__()
+
+    def __repr__(self) -> str:
+        return (f"{self._name}(...) did not run yet: it is a coroutine, add await in front, "
+                f"as in `await exercises.{self._name}(...)`")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def __del__(self) -> None:
+        if not self._awaited:
+            self._coroutine.close()  # no "never awaited" warning on top of the repr's advice
+
+
+def awaitable_check(check: Callable[..., Awaitable[None]]) -> Callable[..., PendingCheck]:
+    """Decorate an ``async def`` check so that a call without ``await`` says so."""
+    @functools.wraps(check)
+    def call(*args: Any, **kwargs: Any) -> PendingCheck:
+        return PendingCheck(check(*args, **kwargs), check.__name__)
+    return call
 
 
 class HandlerFailures(logging.Handler):
@@ -264,7 +316,26 @@ def failure_hint(failures: list[tuple[str, Exception]],
         if on_event == event and isinstance(exc, kind):
             extra = f" {sentence}"
             break
-    hint(False, f"your {event!r} handler raised {type(exc).__name__}: {exc}.{extra}")
+    hint(False, f"your {event!r} handler raised {type(exc).__name__}: {exc}"
+                f"{in_your_code(exc)}.{extra}")
+
+
+def in_your_code(exc: BaseException) -> str:
+    """Where in the learner's own code ``exc`` was raised, as " (line N of your code: `...`)",
+    or "" when no frame of its traceback is theirs (chatkit, the libraries, Python's own)."""
+    theirs = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_NOT_THEIRS):
+            theirs = (filename, line)
+    if theirs is None:
+        return ""
+    text = linecache.getline(*theirs).strip()
+    return f" (line {theirs[1]} of your code: `{text}`)" if text else f" (line {theirs[1]})"
+
+
+_NOT_THEIRS = tuple({str(Path(__file__).resolve().parent.parent), *(
+    sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))})
 
 
 def show_args(args: tuple) -> str:
@@ -283,4 +354,5 @@ async def call_learner(result: Any, did: str, timeout: float) -> Any:
     except AssertionError:
         raise
     except Exception as exc:
-        raise AssertionError(f"{did} raised {type(exc).__name__}: {exc}") from exc
+        raise CheckFailed(f"{did} raised {type(exc).__name__}: {exc}{in_your_code(exc)}") \
+            from exc

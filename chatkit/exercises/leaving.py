@@ -11,6 +11,7 @@ from chatkit import running
 from chatkit.exercises.harness import (
     Served,
     SocketIOClient,
+    awaitable_check,
     failure_hint,
     hint,
     require_server,
@@ -19,6 +20,7 @@ from chatkit.exercises.harness import (
 )
 
 
+@awaitable_check
 async def check_bye_and_left(sio: socketio.AsyncServer, *, timeout: float = 2.0) -> None:
     """Notebook 03: check a server that lets a client go politely and tells the others.
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatkit import protocol, running
-from chatkit.exercises.harness import hint
+from chatkit.exercises.harness import CheckFailed, awaitable_check, hint, in_your_code
 
 # Names a learner is unlikely to use: a ChatClient connected under a name replaces (and
 # disconnects) the one connected under that name earlier in this kernel, and the check
@@ -17,6 +17,7 @@ from chatkit.exercises.harness import hint
 _ME_SERVER, _ME_TESTER, _ME_LISTENER = "exercise-05", "check-me-tester", "check-me-listener"
 
 
+@awaitable_check
 async def check_me_command(say_with_me: Callable[[Any, str], Awaitable[Any]], *,
                            timeout: float = 5.0) -> None:
     """Notebook 05: ``say_with_me(panel, text)`` turns ``/me waves`` into ``* name waves``.
@@ -57,7 +58,7 @@ async def _try_me(say_with_me: Callable[[Any, str], Any], panel: Any, listener: 
     try:
         result = say_with_me(panel, typed)
     except Exception as exc:
-        raise AssertionError(f"{did} raised {type(exc).__name__}: {exc}") from exc
+        raise CheckFailed(f"{did} raised {type(exc).__name__}: {exc}{in_your_code(exc)}") from exc
     hint(inspect.isawaitable(result),
          f"{did} returned {result!r}, not something to await: write `async def "
          f"say_with_me(panel, text)` and `return await panel.say(...)` in it")
@@ -67,7 +68,7 @@ async def _try_me(say_with_me: Callable[[Any, str], Any], panel: Any, listener: 
         hint(False, f"{did} had not finished after {timeout:g} s: does it wait for "
                     f"something besides `await panel.say(...)`?")
     except Exception as exc:
-        raise AssertionError(f"{did} raised {type(exc).__name__}: {exc}") from exc
+        raise CheckFailed(f"{did} raised {type(exc).__name__}: {exc}{in_your_code(exc)}") from exc
     try:
         event = await listener.next(protocol.SAID, timeout=timeout)
     except TimeoutError:

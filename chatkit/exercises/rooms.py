@@ -14,6 +14,7 @@ from chatkit import running
 from chatkit.exercises.harness import (
     Served,
     SocketIOClient,
+    awaitable_check,
     failure_hint,
     hint,
     require_server,
@@ -23,6 +24,7 @@ from chatkit.exercises.harness import (
 )
 
 
+@awaitable_check
 async def check_rooms_and_whispers(sio: socketio.AsyncServer, *, timeout: float = 2.0) -> None:
     """Notebook 04: check a server whose ``/chat`` namespace has rooms and whispers.
 

@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatkit import running
-from chatkit.exercises.harness import HandlerFailures, hint
+from chatkit.exercises.harness import HandlerFailures, awaitable_check, hint
 from chatkit.websocket import WebSocket
 
 
+@awaitable_check
 async def check_shout_server(handler: Callable[[Any], Awaitable[None]], *,
                              timeout: float = 2.0) -> None:
     """Notebook 01: check a ``websockets`` handler that shouts back and says goodbye.

@@ -7,7 +7,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
-from chatkit.exercises.harness import hint
+from chatkit.exercises.harness import CheckFailed, hint, in_your_code
 
 
 def check_staleness(staleness: Callable[[Sequence[float], Sequence[float]], list]) -> None:
@@ -30,8 +30,8 @@ def check_staleness(staleness: Callable[[Sequence[float], Sequence[float]], list
         try:
             got = staleness(list(published), list(polls))
         except Exception as exc:
-            raise AssertionError(f"staleness({published}, {polls}) raised "
-                                 f"{type(exc).__name__}: {exc}") from exc
+            raise CheckFailed(f"staleness({published}, {polls}) raised "
+                                 f"{type(exc).__name__}: {exc}{in_your_code(exc)}") from exc
         hint(isinstance(got, list) and len(got) == len(expected),
              f"staleness({published}, {polls}) returned {got!r}: expected a list with one "
              f"entry per published update ({len(expected)})")

@@ -191,3 +191,38 @@ async def test_a_disconnect_handler_that_fails_is_reported(name, server, hint, w
     with pytest.raises(AssertionError, match=hint):
         await dataclasses.replace(EXERCISES[name], wait=wait).run(server())
     assert running.running() == {}
+
+
+def test_a_failed_check_renders_as_its_message_alone_not_a_traceback():
+    """IPython shows an exception with _render_traceback_ as those lines only."""
+    from chatkit.exercises.harness import CheckFailed, hint
+    with pytest.raises(CheckFailed) as raised:
+        hint(False, "expected 'HELLO', got 'hello': call .upper()")
+    lines = raised.value._render_traceback_()
+    assert len(lines) == 1 and lines[0].endswith("expected 'HELLO', got 'hello': call .upper()")
+    assert isinstance(raised.value, AssertionError)  # still an assertion, for plain Python
+
+
+@each(*[name for name, e in EXERCISES.items() if inspect.iscoroutinefunction(
+    inspect.unwrap(e.check))])
+def test_a_check_called_without_await_says_add_await(exercise, recwarn):
+    """Forgetting await shows advice instead of <coroutine object ...>, and no warning."""
+    pending = exercise.check(exercise.right())
+    assert "add await in front" in repr(pending)
+    assert f"await exercises.{inspect.unwrap(exercise.check).__name__}(" in repr(pending)
+    del pending
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
+
+
+def test_a_crash_in_the_learners_code_names_their_line():
+    """in_your_code points at the learner's frame, not chatkit's or the library's."""
+    from chatkit.exercises.harness import in_your_code
+
+    def learners_function():
+        return {}["missing"]
+
+    try:
+        learners_function()
+    except KeyError as exc:
+        where = in_your_code(exc)
+    assert "return {}[\"missing\"]" in where and where.startswith(" (line ")
