@@ -22,6 +22,13 @@ browser's shape: the connection starts when the object is made, events arrive th
 ``on...`` handlers, ``send`` and ``close`` return at once, and ``ready_state`` tells where
 the connection is. Unlike a browser, ``send`` on a socket that is not open raises, and an
 error event says what went wrong (a browser hides that from the page for privacy).
+
+As in a browser, ``error`` (always followed by ``close`` 1006) means the connection
+*failed*: it could not open (nothing listening, TLS refused, a handshake refused or
+without an offered subprotocol), or this side refused what it received (a message too
+big, invalid UTF-8). A connection that is simply cut after it opened gives ``close``
+1006 alone, with no ``error`` (tests/browser/test_browser_websocket.py shows Chromium
+doing the same).
 """
 
 from __future__ import annotations
@@ -30,9 +37,10 @@ import asyncio
 import enum
 import inspect
 import logging
+import re
 import socket
 import ssl as ssl_module
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +48,13 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import broadcast as broadcast_to
-from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidMessage,
+    InvalidStatus,
+    NegotiationError,
+    PayloadTooBig,
+)
 from websockets.frames import CloseCode
 
 __all__ = [
@@ -124,6 +138,13 @@ class WebSocket:
     Handlers may be plain functions or coroutines; an exception in one is logged and the
     connection carries on, as in a browser.
 
+    ``protocols``, as in ``new WebSocket(url, protocols)``: a subprotocol name or a list
+    of them, in order of preference, sent in ``Sec-WebSocket-Protocol``. The server picks
+    one, which ``protocol`` then holds (``""`` until open, and when none was offered). As
+    in a browser, the connection fails (``error``, then ``close`` 1006) when the server
+    picks none of them, and a name that is not an HTTP token, or given twice, raises
+    ``ValueError`` at once (the browser's ``SyntaxError``).
+
     Options (keyword-only):
         ssl: an ``ssl.SSLContext`` for ``wss://`` URLs, e.g. one that trusts a local test
             certificate authority. None uses the system's trusted certificates.
@@ -137,9 +158,12 @@ class WebSocket:
     CLOSING = ReadyState.CLOSING
     CLOSED = ReadyState.CLOSED
 
-    def __init__(self, url: str, *, ssl: ssl_module.SSLContext | None = None,
-                 open_timeout: float = 5.0, max_size: int | None = 2**20):
+    def __init__(self, url: str, protocols: str | Sequence[str] = (), *,
+                 ssl: ssl_module.SSLContext | None = None, open_timeout: float = 5.0,
+                 max_size: int | None = 2**20):
         self.url = _check_url(url)
+        self.protocols = _check_protocols(protocols)
+        self.protocol = ""  # the subprotocol the server chose, once open
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -157,7 +181,7 @@ class WebSocket:
         self._connection: ClientConnection | None = None
         self._outgoing: asyncio.Queue[str | bytes] = asyncio.Queue()
         self._buffered = 0
-        self._close_request: tuple[int, str] | None = None
+        self._close_request: tuple[int | None, str] | None = None
         self._opened = loop.create_future()
         self._closed = loop.create_future()
         self._task = loop.create_task(self._run(), name=f"WebSocket({self.url})")
@@ -192,20 +216,26 @@ class WebSocket:
         self._buffered += len(data.encode() if isinstance(data, str) else data)
         self._outgoing.put_nowait(data)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int | None = None, reason: str = "") -> None:
         """Start the closing handshake; ``onclose`` runs when it is done.
 
         ``code`` is 1000 or an application code 3000-4999, ``reason`` at most 123 bytes of
-        UTF-8, as in the browser. Messages already passed to :meth:`send` go out first.
-        Closing a socket that is closing or closed does nothing.
+        UTF-8, as in the browser. Without a code (and without a reason) the close frame
+        carries none, as a browser's ``ws.close()``: the close event then reports 1005
+        ("no status received"); a reason without a code goes with 1000 (a close frame cannot
+        carry a reason without a code). Messages already
+        passed to :meth:`send` go out first. Closing a socket that is closing or closed
+        does nothing.
         """
-        if code != 1000 and not 3000 <= code <= 4999:
+        if code is not None and code != 1000 and not 3000 <= code <= 4999:
             raise ValueError(f"close code {code} is not allowed: use 1000 or 3000-4999 "
                              f"(1001-2999 are reserved for the protocol)")
         if len(reason.encode()) > 123:
             raise ValueError("close reason is longer than 123 bytes of UTF-8")
         if self.ready_state in (ReadyState.CLOSING, ReadyState.CLOSED):
             return
+        if code is None and reason:
+            code = 1000
         self._close_request = (code, reason)
         self.ready_state = ReadyState.CLOSING
         self._outgoing.put_nowait(None)  # wakes the writer, which closes after the queue
@@ -236,18 +266,30 @@ class WebSocket:
             tls = {} if self._ssl is None else {"ssl": self._ssl}  # None: system defaults
             self._connection = await connect(
                 self.url, open_timeout=self.open_timeout, max_size=self._max_size,
-                compression=None, **tls)
+                compression=None, subprotocols=list(self.protocols) or None, **tls)
         except Exception as exc:  # every way to fail becomes an error event, as in a browser
             await self._finish(CloseEvent(ABNORMAL_CLOSURE, "", False), _explain(exc, self))
             return
         except asyncio.CancelledError:
             await self._finish(CloseEvent(ABNORMAL_CLOSURE, "", False), None)
             raise
+        if self.protocols and self._connection.subprotocol is None:
+            # websockets accepts this; a browser fails the connection (WHATWG: it is
+            # established only if the server selected one of the offered subprotocols),
+            # and drops it without a close frame.
+            self._connection.transport.abort()
+            await self._connection.wait_closed()
+            error = ErrorEvent(f"the server chose none of the subprotocols offered "
+                               f"({', '.join(self.protocols)}): its handshake has no "
+                               f"Sec-WebSocket-Protocol")
+            await self._finish(CloseEvent(ABNORMAL_CLOSURE, "", False), error)
+            return
         if self._close_request is not None:  # close() was called while connecting
             await self._connection.close(*self._close_request)
             error = ErrorEvent("closed before the connection was established")
             await self._finish(CloseEvent(ABNORMAL_CLOSURE, "", False), error)
             return
+        self.protocol = self._connection.subprotocol or ""
         self.ready_state = ReadyState.OPEN
         self._opened.set_result(None)
         await self._dispatch(OpenEvent())
@@ -271,7 +313,8 @@ class WebSocket:
                     break
                 await self._connection.send(data)
                 self._buffered -= len(data.encode() if isinstance(data, str) else data)
-            code, reason = self._close_request or (1000, "")
+            code, reason = self._close_request or (None, "")
+            # None reaches websockets' send_close(None), which sends a close frame without a code.
             await self._connection.close(code, reason)
         except ConnectionClosed:
             pass
@@ -279,17 +322,21 @@ class WebSocket:
     def _close_event(self) -> tuple[CloseEvent, ErrorEvent | None]:
         protocol = self._connection.protocol
         received, sent = protocol.close_rcvd, protocol.close_sent
+        failure = protocol.parser_exc  # EOFError: the line was cut, not a failure of ours
+        if failure is None and isinstance(self._connection.connection_exc, UnicodeDecodeError):
+            # websockets decodes text when the message is read, not when the frame is
+            # parsed: a text frame that is not UTF-8 fails the connection there (1007)
+            failure = self._connection.connection_exc
+        error = None
+        if failure is not None and not isinstance(failure, EOFError):
+            # This side refused what it received and failed the connection: as in a
+            # browser, that (and only that, once open) fires an error event.
+            error = ErrorEvent(_explain_failure(failure))
         if received is None:
-            # No close frame came back: like a browser, report 1006 with an error first.
-            if sent is not None and sent.code == CloseCode.MESSAGE_TOO_BIG:  # we refused it
-                reason = f"message too big: {sent.reason}"
-            else:
-                reason = "the connection was lost without a closing handshake"
-            return CloseEvent(ABNORMAL_CLOSURE, "", False), ErrorEvent(reason)
-        event = CloseEvent(received.code, received.reason, sent is not None)
-        if received.code == CloseCode.MESSAGE_TOO_BIG:
-            return event, ErrorEvent(f"message too big: {received.reason}")
-        return event, None
+            # No close frame came: 1006. A connection cut after it opened fires no error
+            # event in a browser, only this close.
+            return CloseEvent(ABNORMAL_CLOSURE, "", False), error
+        return CloseEvent(int(received.code), received.reason, sent is not None), error
 
     async def _finish(self, close: CloseEvent, error: ErrorEvent | None) -> None:
         self.ready_state = ReadyState.CLOSED
@@ -330,6 +377,29 @@ def _check_url(url: str) -> str:
     return url
 
 
+#: RFC 7230's token characters: what a subprotocol name may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _check_protocols(protocols: str | Sequence[str]) -> tuple[str, ...]:
+    names = (protocols,) if isinstance(protocols, str) else tuple(protocols)
+    for name in names:
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError(f"subprotocol {name!r} is not a valid name: use letters, "
+                             f"digits and !#$%&'*+-.^_`|~, no spaces or commas")
+    if len(set(names)) < len(names):
+        raise ValueError(f"subprotocols {list(names)!r} name one twice")
+    return names
+
+
+def _explain_failure(exc: Exception) -> str:
+    if isinstance(exc, PayloadTooBig):
+        return f"message too big: {exc}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a text message was not valid UTF-8 ({exc.reason})"
+    return f"the server broke the protocol: {exc}"
+
+
 def _explain(exc: BaseException, ws: WebSocket) -> ErrorEvent:
     where = urlsplit(ws.url).netloc
     if isinstance(exc, ssl_module.SSLCertVerificationError):
@@ -343,9 +413,16 @@ def _explain(exc: BaseException, ws: WebSocket) -> ErrorEvent:
         why = f"cannot find the host in {ws.url!r} ({exc.strerror})"
     elif isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         why = f"no WebSocket handshake from {where} within {ws.open_timeout:g} s"
+    elif isinstance(exc, InvalidStatus) and exc.response.status_code == 400:
+        body = exc.response.body.decode(errors="replace").strip().splitlines()
+        said = body[0].removeprefix("Failed to open a WebSocket connection: ") if body else ""
+        said = said.rstrip(".")
+        why = "the server refused the handshake with HTTP 400" + (f" ({said})" if said else "")
     elif isinstance(exc, InvalidStatus):
         why = (f"the server answered HTTP {exc.response.status_code} instead of switching "
                f"to WebSocket: is {ws.url} a WebSocket endpoint?")
+    elif isinstance(exc, NegotiationError):
+        why = f"the server's handshake does not fit what we offered: {exc}"
     elif isinstance(exc, InvalidMessage):
         why = (f"{where} did not answer with a WebSocket handshake (is it a wss:// server, "
                f"or not a web server at all?)")

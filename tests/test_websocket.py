@@ -4,6 +4,7 @@ import ssl
 
 import pytest
 import trustme
+from websockets.exceptions import ConnectionClosed
 
 from chatkit import running
 from chatkit.websocket import (
@@ -41,7 +42,8 @@ async def tls_server(certificate_authority):
 
 
 async def test_the_four_events_arrive_in_order(echo_server):
-    """open, message(s), then close: with text and binary echoed as they were sent."""
+    """open, message(s), then close: with text and binary echoed as they were sent; close()
+    without a code sends none, so the close event says 1005, as in a browser."""
     ws = WebSocket(echo_server.url)
     events = recorder(ws)
     assert ws.ready_state is ReadyState.CONNECTING
@@ -55,7 +57,18 @@ async def test_the_four_events_arrive_in_order(echo_server):
     await ws.closed(timeout(5))
     assert ws.ready_state is ReadyState.CLOSED
     assert events == [("open",), ("message", "hello"), ("message", b"\x00\x01\xff"),
-                      ("close", 1000, "", True)]
+                      ("close", 1005, "", True)]
+    assert type(events[-1][1]) is int
+
+
+@pytest.mark.parametrize("arguments, code", [({"code": 1000}, 1000), ({"reason": "done"}, 1000),
+                                             ({}, 1005)], ids=["code", "reason-only", "none"])
+async def test_close_with_a_reason_but_no_code_is_1000(echo_server, arguments, code):
+    """As in the browser: a reason alone goes with 1000; nothing at all sends no code."""
+    ws = WebSocket(echo_server.url)
+    await ws.opened(timeout(5))
+    ws.close(**arguments)
+    assert (await ws.closed(timeout(5))).code == code
 
 
 async def test_messages_leave_in_the_order_they_were_sent(echo_server):
@@ -112,8 +125,9 @@ async def test_server_stop_is_going_away(echo_server):
     assert (await ws.closed(timeout(5))).code == 1001
 
 
-async def test_dropped_connection_is_abnormal_1006():
-    """A TCP connection cut without a close frame: an error event, then close 1006."""
+async def test_dropped_connection_is_abnormal_1006_without_an_error():
+    """A TCP connection cut after open, without a close frame: close 1006 alone, as in a
+    browser (no error event: the connection did not fail, it was lost)."""
     async def drop(connection):
         await connection.recv()
         connection.transport.abort()
@@ -124,9 +138,7 @@ async def test_dropped_connection_is_abnormal_1006():
     await ws.opened(timeout(5))
     ws.send("anything")
     await ws.closed(timeout(5))
-    assert events[0] == ("open",)
-    assert events[1][0] == "error" and "without a closing handshake" in events[1][1]
-    assert events[2] == ("close", 1006, "", False)
+    assert events == [("open",), ("close", 1006, "", False)]
 
 
 async def test_nothing_listening_is_an_error_then_close(echo_server):
@@ -295,16 +307,16 @@ async def test_overlong_close_reason_is_refused(echo_server):
 
 
 async def test_message_over_the_server_limit_closes_with_1009():
-    """The server refuses a message over its max_size: close 1009 and an error event."""
+    """The server refuses a message over its max_size: a clean close 1009 with its reason,
+    and no error event (the server closed; this side did not fail), as in a browser."""
     server = await running.serve_websockets(echo, name="small", max_size=1024)
     ws = WebSocket(server.url)
     events = recorder(ws)
     await ws.opened(timeout(5))
     ws.send("x" * 1025)
-    closed = await ws.closed(timeout(5))
-    assert closed.code == 1009
-    assert any(kind == "error" and "message too big" in rest[0]
-               for kind, *rest in events)
+    await ws.closed(timeout(5))
+    assert events == [("open",), ("close", 1009, "frame with 1025 bytes exceeds limit of "
+                                              "1024 bytes", True)]
 
 
 async def test_message_over_the_client_limit_closes_with_1009(echo_server):
@@ -321,6 +333,26 @@ async def test_message_over_the_client_limit_closes_with_1009(echo_server):
     assert events[-2][0] == "error" and "message too big" in events[-2][1]
 
 
+async def test_a_text_frame_that_is_not_utf8_is_an_error_then_close_1006():
+    """A server that sends invalid UTF-8 as text: the client fails the connection, as
+    Chromium does, with an error event (which says so) and then close 1006."""
+    async def garbler(connection):
+        async with connection.send_context():  # one raw text frame, bytes not UTF-8
+            connection.protocol.send_text(b"\xff\xfe not text")
+        await connection.wait_closed()
+
+    server = await running.serve_websockets(garbler, name="garbler")
+    try:
+        ws = WebSocket(server.url)
+        events = recorder(ws)
+        close = await ws.closed(timeout(5))
+        assert close.code == 1006 and not close.was_clean
+        assert [kind for kind, *_ in events] == ["open", "error", "close"]
+        assert "not valid UTF-8" in events[1][1]
+    finally:
+        await server.stop()
+
+
 async def test_close_while_connecting_never_opens(echo_server):
     """close() before the handshake ends: no open event, close 1006 as in the browser."""
     ws = WebSocket(echo_server.url)
@@ -329,3 +361,118 @@ async def test_close_while_connecting_never_opens(echo_server):
     await ws.closed(timeout(5))
     assert [event[0] for event in events] == ["error", "close"]
     assert events[-1][1] == 1006
+
+
+# -- subprotocols: new WebSocket(url, protocols) -------------------------------------------
+
+async def opened_or_refused(ws: WebSocket) -> list:
+    """The events of ``ws`` until it opens (then it is closed) or fails."""
+    events = recorder(ws)
+    try:
+        await ws.opened(timeout(5))
+    except ConnectionError:
+        pass
+    ws.close()
+    await ws.closed(timeout(5))
+    return events
+
+
+async def test_the_server_picks_one_of_the_offered_subprotocols():
+    """Offering chat.v2 then chat.v1 to a server that speaks chat.v1 opens with chat.v1."""
+    server = await running.serve_websockets(echo, name="v1", subprotocols=["chat.v1"])
+    ws = WebSocket(server.url, ["chat.v2", "chat.v1"])
+    assert ws.protocol == ""  # as in a browser: empty until open
+    chosen = []
+    ws.onopen = lambda event: chosen.append(ws.protocol)
+    await ws.opened(timeout(5))
+    assert chosen == ["chat.v1"] and ws.protocol == "chat.v1"
+
+
+async def test_among_several_shared_subprotocols_the_servers_order_wins():
+    """websockets picks the first of the server's list that the client offers."""
+    server = await running.serve_websockets(echo, name="both",
+                                            subprotocols=["chat.v1", "chat.v2"])
+    ws = WebSocket(server.url, ["chat.v2", "chat.v1"])
+    await ws.opened(timeout(5))
+    assert ws.protocol == "chat.v1"
+
+
+async def test_one_subprotocol_may_be_given_as_a_string():
+    """protocols="chat.v1" is the list ["chat.v1"], as in the browser."""
+    server = await running.serve_websockets(echo, name="v1", subprotocols=["chat.v1"])
+    ws = WebSocket(server.url, "chat.v1")
+    await ws.opened(timeout(5))
+    assert ws.protocols == ("chat.v1",) and ws.protocol == "chat.v1"
+
+
+async def test_no_subprotocol_offered_and_none_spoken_gives_an_empty_protocol(echo_server):
+    """Without protocols, against a server without any, protocol stays ""."""
+    ws = WebSocket(echo_server.url)
+    await ws.opened(timeout(5))
+    assert ws.protocol == ""
+
+
+async def test_a_subprotocol_mismatch_is_refused_by_the_server_with_http_400():
+    """A server that speaks only chat.v1 refuses chat.v2 in the handshake: error, close 1006."""
+    server = await running.serve_websockets(echo, name="v1", subprotocols=["chat.v1"])
+    events = await opened_or_refused(WebSocket(server.url, ["chat.v2"]))
+    assert events == [("error", "the server refused the handshake with HTTP 400 (invalid "
+                                "subprotocol; expected one of chat.v1)"),
+                      ("close", 1006, "", False)]
+
+
+async def test_offering_no_subprotocol_to_a_server_that_requires_one_is_refused():
+    """websockets' server refuses a client that offers none when it has a list."""
+    server = await running.serve_websockets(echo, name="v1", subprotocols=["chat.v1"])
+    events = await opened_or_refused(WebSocket(server.url))
+    assert events[0] == ("error", "the server refused the handshake with HTTP 400 "
+                                  "(missing subprotocol)")
+    assert events[1] == ("close", 1006, "", False)
+
+
+async def test_a_server_that_picks_none_of_the_offered_subprotocols_fails_the_connection():
+    """A server without subprotocols opens without one; like a browser (and unlike
+    websockets' own client), the WebSocket then fails: error, close 1006, never open;
+    the server sees the line dropped, without a close frame."""
+    ended = []
+
+    async def watch(connection):
+        try:
+            await connection.recv()
+        except ConnectionClosed as closed:
+            ended.append(closed.rcvd)
+
+    server = await running.serve_websockets(watch, name="plain")
+    events = await opened_or_refused(WebSocket(server.url, ["chat.v1"]))
+    assert events == [("error", "the server chose none of the subprotocols offered "
+                                "(chat.v1): its handshake has no Sec-WebSocket-Protocol"),
+                      ("close", 1006, "", False)]
+    await running.wait_for(lambda: ended, timeout(5))
+    assert ended == [None]
+
+
+@pytest.mark.parametrize("chooses, offered, message", [
+    (lambda connection, offered: "chat.v9", ["chat.v1"], "unsupported subprotocol: chat.v9"),
+    (lambda connection, offered: "chat.v1", [], "no subprotocols supported"),
+], ids=["not-offered", "none-offered"])
+async def test_a_server_that_picks_a_subprotocol_not_offered_fails_the_connection(
+        chooses, offered, message):
+    """A Sec-WebSocket-Protocol the client did not offer fails the connection (RFC 6455,
+    4.1), with what the server chose in the error."""
+    server = await running.serve_websockets(echo, name="odd", select_subprotocol=chooses)
+    events = await opened_or_refused(WebSocket(server.url, offered))
+    assert events[0][0] == "error" and message in events[0][1]
+    assert events[1] == ("close", 1006, "", False)
+
+
+@pytest.mark.parametrize("protocols, message", [
+    (["chat v1"], "not a valid name"),
+    (["chat,v1"], "not a valid name"),
+    ([""], "not a valid name"),
+    ([1], "not a valid name"),
+    (["chat.v1", "chat.v1"], "name one twice"),
+])
+async def test_invalid_subprotocol_names_are_refused_at_once(protocols, message):
+    """Like the browser's SyntaxError: a name that is not a token, or twice, fails at once."""
+    with pytest.raises(ValueError, match=message):
+        WebSocket("ws://127.0.0.1:1", protocols)
