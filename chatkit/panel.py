@@ -1,7 +1,9 @@
 """ChatPanel: a live chat window inside the notebook, driven by a ChatClient.
 
-Introduced in notebook 05. Everything in it is a piece from notebooks 01-04 wired to a
-widget: socket.io events (``said``, ``presence``, ``notice``) become rows in a message
+Introduced in notebook 05, after the learner has wired a panel of their own (a Text, a
+Send button and one Label per ``said``) with :func:`as_task`, which hands a click's
+coroutine to the kernel's event loop. ChatPanel is the same idea, polished: socket.io
+events (``said``, ``presence``, ``notice``) become rows in a message list and a member
 list, the client's connection status becomes a coloured label, and Enter or the Send
 button becomes ``client.say(...)``::
 
@@ -23,10 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,7 @@ from chatkit import protocol
 from chatkit.client import ChatClient, Event, Status, StatusChange
 from chatkit.protocol import ChatError, Message, Notice, Presence
 
-__all__ = ["ChatPanel", "ChatView", "make_row"]
+__all__ = ["ChatPanel", "ChatView", "as_task", "make_row"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,38 @@ HERE = Path(__file__).parent
 
 #: How many messages a panel keeps, in memory and on screen, unless told otherwise.
 DEFAULT_MAX_MESSAGES = 500
+
+
+def as_task(async_function: Callable[..., Awaitable[Any]]) -> Callable[..., None]:
+    """A plain function for a widget callback that runs ``async_function`` as a task.
+
+    ``button.on_click(as_task(send))``: each click starts ``send(button)`` on the event
+    loop that runs the cell calling ``as_task`` (the kernel's, where socket.io clients
+    live), even when ipywidgets calls the callback from another thread. The task is kept
+    until it ends (asyncio itself keeps only a weak reference); nobody awaits it, so an
+    exception it raises is logged on the ``chatkit.panel`` logger. Call this in a cell.
+    """
+    if not inspect.iscoroutinefunction(async_function):
+        raise TypeError(f"as_task takes an `async def` function, not {async_function!r}: "
+                        f"a plain function can go to on_click as it is")
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task] = set()
+
+    def finished(task: asyncio.Task) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("%s failed", async_function.__qualname__, exc_info=task.exception())
+
+    def start(coroutine: Any) -> None:  # on the loop's own thread
+        task = loop.create_task(coroutine)
+        tasks.add(task)
+        task.add_done_callback(finished)
+
+    def call(*args: Any, **kwargs: Any) -> None:
+        loop.call_soon_threadsafe(start, async_function(*args, **kwargs))
+
+    call.__qualname__ = f"as_task({async_function.__qualname__})"
+    return call
 
 
 def make_row(kind: str, text: str, *, name: str = "", ts: float | None = None,
@@ -168,29 +203,41 @@ class ChatPanel(widgets.VBox):
         self._tasks: set[asyncio.Task] = set()
         self._loop = asyncio.get_running_loop()  # the cells' loop, where the client lives
         self._updating_picker = False
-        self.view = ChatView(max_messages=max_messages)
+        self.view = ChatView(max_messages=max_messages,
+                             layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         self.view.on_submit(lambda text: self._spawn(self.say(text)))
         self.status_label = widgets.HTML()
-        self.room_picker = widgets.Dropdown(options=[], description="room",
-                                            layout=widgets.Layout(width="200px"))
+        # Each control gives way down to a minimum; below that the row wraps (see below).
+        self.room_picker = widgets.Dropdown(
+            options=[], description="room", style={"description_width": "initial"},
+            layout=widgets.Layout(flex="1 1 160px", min_width="110px", max_width="200px"))
         self.room_picker.observe(self._on_pick, names="value")
-        self.new_room = widgets.Text(placeholder="another room",
-                                     layout=widgets.Layout(width="140px"))
+        self.new_room = widgets.Text(placeholder="another room", layout=widgets.Layout(
+            flex="1 1 110px", min_width="80px", max_width="140px"))
         self.join_button = widgets.Button(description="Join", layout=widgets.Layout(width="60px"))
         self.leave_button = widgets.Button(description="Leave", layout=widgets.Layout(width="70px"))
         self.join_button.on_click(lambda _: self._spawn(self.join(self.new_room.value)))
         self.leave_button.on_click(lambda _: self._spawn(self.leave(self.room)))
-        self.member_list = widgets.HTML(layout=widgets.Layout(width="150px"))
+        # As wide as its longest name up to 40% of the panel; longer names wrap (below).
+        self.member_list = widgets.HTML(layout=widgets.Layout(
+            flex="0 1 auto", min_width="60px", max_width="40%"))
         heading = widgets.HTML(f"<b>{html.escape(title or str(client.name))}</b>")
+        # Narrower than 560 px the panel shrinks (to 220 px, two side by side in an HBox
+        # at a 900 px window) and the room controls wrap, so nothing is cut off;
+        # HBox(..., layout=Layout(flex_flow="row wrap")) puts a narrow one below instead.
         super().__init__(children=[
             widgets.HBox([heading, self.status_label]),
             widgets.HBox([self.room_picker, self.new_room, self.join_button,
-                          self.leave_button]),
+                          self.leave_button], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([self.view, self.member_list],
                          layout=widgets.Layout(align_items="flex-start")),
-        ], layout=widgets.Layout(border="1px solid #ddd", padding="6px", width="560px"))
+        ], layout=widgets.Layout(border="1px solid #ddd", padding="6px", flex="1 1 380px",
+                                 min_width="220px", max_width="560px"))
         for joined in sorted(client.rooms):
             self._remember(joined, client.messages(joined))
+        for event in client.events:  # a client that was connected already: who is where
+            if isinstance(event.data, Presence) and event.data.room in client.rooms:
+                self.members[event.data.room] = list(event.data.members)
         shown = room if room in self._by_room else min(self._by_room, default=None)
         self._select(shown)
         self._on_status(StatusChange(client.status, client.detail))
@@ -348,13 +395,17 @@ class ChatPanel(widgets.VBox):
         names = self.members.get(self.room, [])
         items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
         self.member_list.value = (f"<b>here ({len(names)})</b><ul style='margin:0;"
-                                  f"padding-left:16px'>{items}</ul>") if self.room else ""
+                                  f"padding-left:16px;overflow-wrap:anywhere;"
+                                  f"line-height:1.4'>{items}</ul>") if self.room else ""
 
     def _on_status(self, change: StatusChange) -> None:
         colour = _STATUS_COLOURS.get(change.status, "#757575")
         self.status_label.value = (f"<span style='color:{colour}'>● {html.escape(str(change))}"
                                    f"</span>")
         self.view.enabled = change.status in (Status.CONNECTED, Status.RECONNECTING)
+        if change.status in (Status.DISCONNECTED, Status.REFUSED):
+            self.members.clear()  # kicked, refused or gone: nobody is "here" any more
+            self._refresh_members()
 
     def _on_event(self, event: Event) -> None:
         data = event.data  # checked by the client: a Message, Presence or Notice
@@ -381,11 +432,10 @@ class ChatPanel(widgets.VBox):
         known = room in self.members  # else this is our own join: no "x joined" rows
         before = set(self.members.get(room, []))
         self.members[room] = members
-        if not known:
-            return
-        for name in sorted(set(members) - before):
-            self._add(room, make_row(protocol.PRESENCE, f"{name} joined"))
-        for name in sorted(before - set(members)):
-            self._add(room, make_row(protocol.PRESENCE, f"{name} left"))
+        if known:
+            for name in sorted(set(members) - before):
+                self._add(room, make_row(protocol.PRESENCE, f"{name} joined"))
+            for name in sorted(before - set(members)):
+                self._add(room, make_row(protocol.PRESENCE, f"{name} left"))
         if room == self.room:
             self._refresh_members()

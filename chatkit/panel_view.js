@@ -48,11 +48,16 @@ export default {
       while (log.childElementCount > model.get("max_messages")) log.firstElementChild.remove();
     };
     const append = (message) => {
+      // Your own rows (what you said, what was refused) are not news to you: they bring
+      // the list down to the newest row, as sending does in any chat app.
+      const own = message.kind === "mine" || message.kind === "refused";
       const stick = nearBottom();
       log.append(row(message));
       trim();
-      if (stick) log.scrollTop = log.scrollHeight;
-      else { unread += 1; showUnread(); }
+      if (stick || own) log.scrollTop = log.scrollHeight;
+      if (own) unread = 0;
+      else if (!stick) unread += 1;
+      showUnread();
     };
     const reset = (messages) => {
       log.replaceChildren(...messages.map(row));

@@ -1,14 +1,20 @@
-"""chatkit.panel: two ChatPanels driven through a real ChatServer."""
+"""chatkit.panel: two ChatPanels driven through a real ChatServer; as_task; notebook 05
+left live after "Run all", until its Stop button."""
 
+from pathlib import Path
+
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from chatkit import protocol, running
-from chatkit.client import Status
-from chatkit.panel import ChatPanel, ChatView
+from chatkit.client import ChatClient, Status, TeacherClient
+from chatkit.panel import ChatPanel, ChatView, as_task
 from chatkit.protocol import Notice
 from chatkit.server import ChatServer
 from tests.conftest import timeout
 
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05-live-chat-panel.ipynb"
 FAST_RECONNECT = {"reconnect_delay": 0.05, "reconnect_delay_max": 0.2,
                   "reconnect_attempts": 40}
 
@@ -200,3 +206,132 @@ async def test_a_notice_is_shown_in_the_room_it_names(server):
     await running.wait_for(lambda: texts(alice, protocol.NOTICE), timeout(5))
     assert alice.transcript()[-1] == "* class ends at 5"
     await alice.client.disconnect()
+
+
+# -- layout and state fixes (issue 11) ---------------------------------------------------
+
+async def test_a_kicked_students_member_list_is_emptied():
+    """Kicked (the server closes the connection): the panel lists nobody any more."""
+    chat = ChatServer(teacher_token="secret")
+    await chat.start(name="classroom")
+    alice = await ChatPanel.connect(chat.url, "alice", room="lobby")
+    bob = await ChatPanel.connect(chat.url, "bob", room="lobby")
+    await running.wait_for(lambda: bob.members.get("lobby") == ["alice", "bob"], timeout(5))
+    teacher = await TeacherClient.connect(chat.url, "secret")
+    await teacher.kick("bob")
+    await running.wait_for(lambda: bob.status is Status.DISCONNECTED, timeout(5))
+    assert bob.members == {}
+    assert "<li>" not in bob.member_list.value and "here (0)" in bob.member_list.value
+    await running.wait_for(lambda: alice.members["lobby"] == ["alice"], timeout(5))
+    assert "<li>bob</li>" not in alice.member_list.value
+    await teacher.disconnect()
+    await alice.client.disconnect()
+    await chat.stop()
+
+
+async def test_long_names_wrap_in_a_member_list_without_a_fixed_width(server):
+    """A 32-character name wraps inside the member list, which is as wide as it needs
+    up to 40% of the panel, instead of being cut at 150 px."""
+    long_name = "Maximilianatheodorawolfeschlegel"  # 32 characters, nowhere to break
+    panel = await ChatPanel.connect(server.url, long_name, room="lobby")
+    layout = panel.member_list.layout
+    assert layout.width is None and layout.max_width == "40%" and layout.min_width == "60px"
+    assert f"<li>{long_name}</li>" in panel.member_list.value
+    assert "overflow-wrap:anywhere" in panel.member_list.value
+    await panel.client.disconnect()
+
+
+async def test_a_narrow_panel_shrinks_and_wraps_its_room_controls(alice_and_bob):
+    """No fixed 560 px: the panel shrinks to 220 px, and the room controls (Leave last)
+    wrap onto a second line rather than being cut off."""
+    alice, _ = alice_and_bob
+    assert alice.layout.width is None
+    assert (alice.layout.min_width, alice.layout.max_width) == ("220px", "560px")
+    controls = alice.children[1]
+    assert alice.leave_button in controls.children
+    assert controls.layout.flex_flow == "row wrap"
+    assert alice.view.layout.min_width == "0"  # the message list gives way to the members
+
+
+async def test_a_panel_around_a_connected_client_shows_who_is_there(server):
+    """ChatPanel(client) for a client already in a room lists its members at once, and
+    later arrivals as rows and in the list."""
+    bob = await ChatClient("bob", rooms=["lobby"]).connect(server.url)
+    carol = await ChatClient("carol", rooms=["lobby"]).connect(server.url)
+    await running.wait_for(lambda: [e for e in bob.events if e.type == protocol.PRESENCE
+                                    and "carol" in e.data.members], timeout(5))
+    panel = ChatPanel(bob, room="lobby")
+    assert panel.members["lobby"] == ["bob", "carol"]
+    assert "<li>bob</li><li>carol</li>" in panel.member_list.value
+    dave = await ChatClient("dave", rooms=["lobby"]).connect(server.url)
+    await running.wait_for(lambda: "<li>dave</li>" in panel.member_list.value, timeout(5))
+    assert panel.transcript()[-1] == "* dave joined"
+    for client in (bob, carol, dave):
+        await client.disconnect()
+
+
+async def test_as_task_runs_a_click_on_the_loop_of_the_cell_that_made_it():
+    """as_task(f) is a plain function; called from another thread, f still runs as a
+    task on the loop as_task was called on, and a failure is logged, not lost."""
+    import asyncio
+    import logging
+    import threading
+
+    ran, loop = [], asyncio.get_running_loop()
+
+    async def record(button):
+        ran.append((button, asyncio.get_running_loop() is loop))
+
+    on_click = as_task(record)
+    assert not asyncio.iscoroutinefunction(on_click)
+    threading.Thread(target=on_click, args=("clicked",)).start()
+    await running.wait_for(lambda: ran, timeout(5))
+    assert ran == [("clicked", True)]
+
+    async def fail(button):
+        raise ValueError("no such room")
+
+    failures = []
+    handler = logging.Handler()
+    handler.emit = failures.append
+    logging.getLogger("chatkit.panel").addHandler(handler)
+    try:
+        as_task(fail)("clicked")
+        await running.wait_for(lambda: failures, timeout(5))
+    finally:
+        logging.getLogger("chatkit.panel").removeHandler(handler)
+    assert isinstance(failures[0].exc_info[1], ValueError)
+    with pytest.raises(TypeError, match="takes an `async def` function"):
+        as_task(lambda button: None)
+
+
+def test_notebook_05_stays_live_after_run_all_and_its_stop_button_ends_everything():
+    """After "Run all" of notebook 05 its servers, clients and panels are connected (nothing
+    stops them in a last cell); the Stop button then stops them all, leaving no task."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    cells = [nbformat.v4.new_code_cell(c.source) for c in notebook.cells if c.cell_type == "code"]
+    after = nbformat.v4.new_code_cell(AFTER_RUN_ALL)
+    run = nbformat.v4.new_notebook(metadata=notebook.metadata, cells=[*cells, after])
+    NotebookClient(run, timeout=120, resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+                   record_timing=False).execute()
+    out = "".join(o.get("text", "") for o in after.outputs if o.output_type == "stream")
+    live, stopped, left = out.splitlines()
+    assert live == ("live: ada True | alice connected lobby True | bob connected lobby | "
+                    "ada, chat, client:alice, client:bob, teacher")
+    assert stopped.startswith("stopped: ") and {"chat", "teacher", "ada", "client:alice",
+                                                "client:bob"} <= set(stopped[9:].split(", "))
+    assert left == "running: {} | tasks left: 0"
+
+
+AFTER_RUN_ALL = """
+from chatkit.tasks import leftover_tasks
+names = ", ".join(sorted(set(running.running()) & {"chat", "teacher", "ada", "client:alice",
+                                                    "client:bob"}))
+print("live: ada", ada.connected, "| alice", alice.status.value, alice.room, alice.view.enabled,
+      "| bob", bob_panel.status.value, bob_panel.room, "|", names)
+stop_button.click()
+await running.wait_for(lambda: stop_report.value.startswith("stopped:"), timeout=10)
+await running.wait_for(lambda: not leftover_tasks(), timeout=5)
+print(stop_report.value)
+print("running:", running.running(), "| tasks left:", len(leftover_tasks()))
+"""

@@ -145,11 +145,13 @@ def open_and_run(page, lab: JupyterLab, notebook: str, *, keep_last: bool = Fals
     # Run-all before the kernel reports idle can silently run nothing (found in a trial run).
     idle = page.get_by_role("contentinfo").get_by_role("button", name=re.compile(r"\| Idle$"))
     expect(idle).to_be_visible(timeout=timeout_ms)
+    # Not awaited in the page: the prompts below wait, with a timeout, for the cells to run
+    # (awaiting the command's promise had no timeout, and once hung a test for 300 s).
     page.evaluate("""(keepLast) => {
         const notebook = window.jupyterapp.shell.currentWidget.content;
-        if (!keepLast) return window.jupyterapp.commands.execute('notebook:run-all-cells');
-        notebook.activeCellIndex = notebook.widgets.length - 1;
-        return window.jupyterapp.commands.execute('notebook:run-all-above');
+        if (keepLast) notebook.activeCellIndex = notebook.widgets.length - 1;
+        window.jupyterapp.commands.execute(keepLast ? 'notebook:run-all-above'
+                                                    : 'notebook:run-all-cells');
     }""", keep_last)
     prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
     awaited = prompts.nth(-2) if keep_last else prompts.last
