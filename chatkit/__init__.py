@@ -8,7 +8,7 @@ draws the layers and the path of one message through them):
 - ``polling``    HTTP polling versus WebSocket push, measured (notebook 00)
 - ``sio``        serve and stop a raw python-socketio server in a kernel (notebook 02)
 - ``tasks``      the background tasks a server leaves behind, found (notebook 02)
-- ``faults``     a TCP relay that cuts or silences a line (notebook 03)
+- ``faults``     a TCP relay that cuts, silences or holds down a line (notebook 03)
 - ``protocol``   the chat's wire contract: event names, payloads, acks (notebook 03)
 - ``chat``       the chat's rules, no sockets; they return effects (notebook 03)
 - ``effects``    what a rule decided: the ack, and what the server must do (notebook 03)

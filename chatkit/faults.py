@@ -6,9 +6,12 @@ server and can cut the connections that pass through it, or silence them::
     link = await relay(server.url, name="link")     # clients connect to link.url
     link.cut()         # both ends see their connection close, at once
     link.silence()     # nothing passes any more, and nobody is told
+    link.down()        # a cut, and new connections are refused until link.up()
 
 A cut is what a crashed server or a reset network looks like; a silence is a pulled
-cable or a dead Wi-Fi, which only engine.io's missing pings reveal.
+cable or a dead Wi-Fi, which only engine.io's missing pings reveal; a line that is down
+is a server restarting, or a train in a tunnel: every reconnection attempt fails until
+it is back.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class Relay:
         self._scheme, self._target = parts.scheme, (parts.hostname, parts.port)
         self._links: list[tuple[list[asyncio.StreamWriter], list[asyncio.Task]]] = []
         self._server: asyncio.Server | None = None
+        self._down = False
         self.url = ""
 
     async def listen(self) -> Relay:
@@ -45,6 +49,9 @@ class Relay:
         return self
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._down:  # the line is down: the client's connection fails at once
+            writer.transport.abort()
+            return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
         except OSError:  # the server is not there: the client sees a refused connection
@@ -82,6 +89,22 @@ class Relay:
             for pump in pumps:
                 pump.cancel()
 
+    def down(self) -> None:
+        """:meth:`cut` every connection, and refuse new ones until :meth:`up`: a client's
+        attempts to connect fail at once (the connection is reset), as when its server
+        is restarting or its network is gone for a while."""
+        self._down = True
+        self.cut()
+
+    def up(self) -> None:
+        """After :meth:`down`, forward new connections again."""
+        self._down = False
+
+    @property
+    def is_down(self) -> bool:
+        """True between :meth:`down` and :meth:`up`."""
+        return self._down
+
     async def stop(self) -> None:
         """Stop listening and close every connection. Safe to call more than once."""
         if self._server is not None:
@@ -102,7 +125,7 @@ async def relay(url: str, *, name: str = "relay") -> Relay:
     """Start a :class:`Relay` to the server at ``url`` (``http://host:port``); return it.
 
     Clients connect to ``relay.url`` and reach the server through it, until
-    :meth:`Relay.cut` or :meth:`Relay.silence`. Like every server in
+    :meth:`Relay.cut`, :meth:`Relay.silence` or :meth:`Relay.down`. Like every server in
     :mod:`chatkit.running` it has a ``name``: starting another under the same name stops
     this one first, and :func:`chatkit.running.stop_all` stops it.
     """

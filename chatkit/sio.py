@@ -46,12 +46,13 @@ __all__ = ["RESERVED_EVENTS", "check_event_name", "close_client", "serve", "sett
 
 logger = logging.getLogger(__name__)
 
-#: Event names socket.io uses itself. python-socketio reserves ``connect`` and
-#: ``disconnect`` (and ``connect_error`` on the client); the JavaScript client refuses to
-#: emit those and ``disconnecting``, ``newListener``, ``removeListener``; ``message`` is
-#: the event that ``send()`` emits.
+#: Event names socket.io uses itself: the JavaScript client and server (4.x) refuse to
+#: emit these six. python-socketio keeps ``connect`` and ``disconnect`` (and
+#: ``connect_error`` on the client) for its lifecycle handlers, yet emits them all.
+#: ``message`` is not among them: it is the event ``send()`` emits, legal to emit, best
+#: left to ``send()``.
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
-                             "message", "newListener", "removeListener"})
+                             "newListener", "removeListener"})
 
 
 def check_event_name(event: str) -> str:

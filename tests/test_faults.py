@@ -103,3 +103,21 @@ async def test_a_relay_to_nowhere_refuses_like_the_server_would(served, new_clie
     assert not client.eio.http.closed  # what python-engineio leaves behind
     await close_client(client)
     assert client.eio.http.closed
+
+
+async def test_down_refuses_reconnection_until_up(served, new_client):
+    """down(): the client loses its connection and every attempt to come back fails
+    (connect_error), until up() lets the next attempt through."""
+    _, server, server_reasons = served
+    link = await relay(server.url, name="link")
+    client = new_client(reconnection=True, reconnection_delay=0.1, randomization_factor=0)
+    refused: list = []
+    client.on("connect_error", refused.append)
+    await client.connect(link.url, transports=["websocket"], wait_timeout=timeout(5))
+    link.down()
+    assert link.is_down
+    await running.wait_for(lambda: len(refused) >= 2, timeout(5))
+    assert not client.connected and server_reasons == ["transport close"]
+    link.up()
+    await running.wait_for(lambda: client.connected, timeout(5))
+    await close_client(client)

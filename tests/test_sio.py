@@ -2,6 +2,9 @@
 
 import asyncio
 import logging
+import os
+import re
+from pathlib import Path
 
 import pytest
 import socketio
@@ -125,7 +128,26 @@ def test_check_event_name_refuses_reserved_names():
         with pytest.raises(ValueError, match=f"'{event}' is a reserved event name"):
             check_event_name(event)
     assert check_event_name("chat") == "chat"
-    assert {"connect", "disconnect", "connect_error", "message"} <= RESERVED_EVENTS
+
+
+def test_reserved_names_are_socketio_clients_own():
+    """The six names socket.io-client 4 refuses to emit; `message`, send()'s event, is not."""
+    assert RESERVED_EVENTS == {"connect", "connect_error", "disconnect", "disconnecting",
+                               "newListener", "removeListener"}
+    assert check_event_name("message") == "message"
+
+
+def test_reserved_names_match_the_installed_javascript_client():
+    """RESERVED_EVENTS is the list in benchmarks/node_modules' socket.io-client, if there."""
+    source = (Path(__file__).resolve().parent.parent / "benchmarks" / "node_modules" /
+              "socket.io-client" / "build" / "cjs" / "socket.js")
+    if not source.exists():
+        if os.environ.get("CHATKIT_REQUIRE_NODE") == "1":  # CI: never skip
+            pytest.fail("CHATKIT_REQUIRE_NODE=1 but benchmarks/node_modules lacks socket.io-client")
+        pytest.skip("socket.io-client is not installed (make test installs it with npm)")
+    listed = re.search(r"RESERVED_EVENTS = Object.freeze\(\{(.*?)\}\)", source.read_text(),
+                       re.S).group(1)
+    assert set(re.findall(r"(\w+): 1", listed)) == RESERVED_EVENTS
 
 
 async def test_stop_server_survives_a_service_task_that_does_not_end(caplog, new_server):
