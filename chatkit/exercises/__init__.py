@@ -15,29 +15,36 @@ The package has one module per notebook, in course order, and a harness they sha
 each check's docstring says which notebook sets the exercise. Checks are named
 ``check_<what you wrote>``:
 
-* ``staleness``, notebook 00: :func:`check_staleness`
-* ``shout``, notebook 01: :func:`check_shout_server`
-* ``events``, notebook 02: :func:`check_add_and_shout`
-* ``leaving``, notebook 03: :func:`check_bye_and_left`
-* ``rooms``, notebook 04: :func:`check_rooms_and_whispers`
-* ``panel``, notebook 05: :func:`check_me_command`
-* ``classroom``, notebook 06: :func:`check_announce_to_busiest`
+* ``staleness``, notebook 00: :func:`check_staleness`, :func:`check_values_seen`
+* ``shout``, notebook 01: :func:`check_shout_server`, :func:`check_json_chat`
+* ``events``, notebook 02: :func:`check_add_and_shout`, :func:`check_socketio_chat`
+* ``leaving``, notebook 03: :func:`check_bye_and_left`, :func:`check_nothing_lost`
+* ``rooms``, notebook 04: :func:`check_join`, :func:`check_rooms_and_whispers`
+* ``panel``, notebook 05: :func:`check_panel`, :func:`check_member_list`
+* ``classroom``, notebook 06: :func:`check_announce_to_busiest`, :func:`check_three_strikes`
 """
 
-from chatkit.exercises.classroom import check_announce_to_busiest
-from chatkit.exercises.events import check_add_and_shout
-from chatkit.exercises.leaving import check_bye_and_left
-from chatkit.exercises.panel import check_me_command
-from chatkit.exercises.rooms import check_rooms_and_whispers
-from chatkit.exercises.shout import check_shout_server
-from chatkit.exercises.staleness import check_staleness
+from chatkit.exercises.classroom import check_announce_to_busiest, check_three_strikes
+from chatkit.exercises.events import check_add_and_shout, check_socketio_chat
+from chatkit.exercises.leaving import check_bye_and_left, check_nothing_lost
+from chatkit.exercises.panel import check_member_list, check_panel
+from chatkit.exercises.rooms import check_join, check_rooms_and_whispers
+from chatkit.exercises.shout import check_json_chat, check_shout_server
+from chatkit.exercises.staleness import check_staleness, check_values_seen
 
 __all__ = [
     "check_add_and_shout",
     "check_bye_and_left",
-    "check_me_command",
+    "check_member_list",
+    "check_nothing_lost",
+    "check_panel",
     "check_announce_to_busiest",
+    "check_join",
     "check_rooms_and_whispers",
+    "check_json_chat",
     "check_shout_server",
+    "check_socketio_chat",
     "check_staleness",
+    "check_values_seen",
+    "check_three_strikes",
 ]

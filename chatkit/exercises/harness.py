@@ -18,6 +18,7 @@ import functools
 import inspect
 import linecache
 import logging
+import re
 import sysconfig
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -270,8 +271,9 @@ class SocketIOClient:
         except socketio.exceptions.ConnectionError as exc:
             where, advice = ("your server", "") if self.namespace == "/" else (
                 f"the {self.namespace} namespace",
-                f"a server accepts a namespace only when it has handlers there, so "
-                f"register them with namespace=\"{self.namespace}\"; ")
+                f"a server accepts a namespace other than / only when it has handlers "
+                f"there (or lists it in namespaces=), so register them with "
+                f"namespace=\"{self.namespace}\"; ")
             hint(False, f"{self.name} could not connect to {where} ({exc}): {advice}if you "
                         f"wrote a `connect` handler, let it accept every client (return "
                         f"None, don't raise)")
@@ -336,6 +338,14 @@ def in_your_code(exc: BaseException) -> str:
 
 _NOT_THEIRS = tuple({str(Path(__file__).resolve().parent.parent), *(
     sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))})
+
+
+def global_advice(exc: UnboundLocalError) -> str:
+    """What to say when the learner assigned a module-level counter without ``global``."""
+    found = re.search(r"'(\w+)'", str(exc))
+    name = found.group(1) if found else "last_id"
+    return (f"Assigning `{name}` inside the handler makes it a new local variable: write "
+            f"`global {name}` at the top of the handler to count with the one outside.")
 
 
 def show_args(args: tuple) -> str:

@@ -13,44 +13,26 @@
 # %% [markdown]
 # # 02 · Talk in events: socket.io `emit` and `on` with python-socketio
 #
-# **What you will build.** A socket.io server running inside this notebook, and a few
-# Python clients that talk to it the way a browser page would: they send named events,
-# get answers back, and receive messages meant for everyone, for everyone else, or only
-# for them.
+# **About 75 minutes: 45 teaching, 30 exercises.**
 #
-# **What you will learn.**
-# - what socket.io adds on top of a WebSocket, and what it costs;
-# - `emit` and `on` with your own event names, with several arguments, dicts and bytes;
-# - acknowledgements both ways: a callback, or `await call(...)` that returns the answer,
-#   and what a timeout looks like;
-# - the event names socket.io keeps for itself, and what goes wrong if you use them;
-# - a catch-all handler; broadcast to all, to all but the sender, or to one client;
-# - the transports: long-polling, WebSocket, and the upgrade from one to the other;
-# - how each line maps to the JavaScript `socket.io-client` a web page would use.
+# **What you will build.** Your chat from notebook 01, on socket.io: a name given at
+# connect, `say` answered with the message's id, `said` sent to everyone.
 #
-# **What you need.** Notebook 01 (a raw WebSocket, `chatkit.running`), and Python's
-# `async`/`await`. Everything runs on this machine: the server listens on 127.0.0.1.
+# **What you will learn.** Named events and their answers (acks); the names socket.io
+# keeps for itself; broadcasting; Python's handlers keyed by `sid` against Node's
+# per-socket closures; long-polling and the upgrade to WebSocket; why a socket.io 2 client cannot
+# connect. Each step has its JavaScript twin.
+#
+# **What you need.** Notebook 01 and `async`/`await`. Everything runs on 127.0.0.1.
 
 # %% [markdown]
-# ## Why socket.io on top of WebSocket?
+# ## What socket.io adds
 #
-# A WebSocket (notebook 01) is a pipe: each side sends messages, and that is all. Every
-# real-time app then reinvents the same things on top of it. socket.io is a protocol,
-# with libraries in many languages (the official JavaScript ones, python-socketio here),
-# that ships them:
-#
-# | you need | raw WebSocket | socket.io |
-# |---|---|---|
-# | several kinds of message | invent a `{"type": ...}` field | **named events**: `emit("chat", data)`, `on("chat", handler)` |
-# | an answer to a message | invent request ids | **acknowledgements**: the handler's return value comes back |
-# | send to a group | keep your own lists | **rooms** and broadcast (notebook 04) |
-# | survive a dropped network | write a reconnect loop | **reconnection** with back-off (notebook 03) |
-# | a proxy that blocks WebSocket | no connection | **HTTP long-polling** fallback, then upgrade |
-# | binary data in a message | a separate binary frame | bytes anywhere in the arguments |
-#
-# The cost: socket.io is its own protocol on top of WebSocket (or HTTP). A socket.io
-# client cannot talk to a plain WebSocket server, nor the other way round. Here is what
-# an `emit` looks like on the wire; python-socketio's packet class can show us:
+# A WebSocket carries messages, nothing more: in notebook 01 you added a `type` field,
+# parsed JSON and sent errors back by hand. socket.io, a protocol on top with libraries
+# in many languages, brings **named events**, **acks**, **rooms** (notebook 04),
+# **reconnection** (03) and an HTTP **long-polling** fallback. The price: a socket.io
+# client talks only to a socket.io server. On the wire, an event is a digit and JSON:
 
 # %%
 from socketio import packet
@@ -60,28 +42,21 @@ print(packet.Packet(packet.EVENT, data=["upper", "hello"], id=1).encode())
 print(packet.Packet(packet.ACK, data=["HELLO"], id=1).encode())
 
 # %% [markdown]
-# `2` is socket.io's EVENT packet, then a JSON array: the event name and its arguments.
-# `21[...]` is an event that asks for an answer (ack id 1); `31[...]` is that answer (an
-# ACK for id 1). Under it, engine.io adds one more digit, `4` for "message", so the
-# WebSocket frame really reads `42["chat",{"text":"hi"}]`. You will never write these by
-# hand, but when you open your browser's network tab, this is what you will see.
-
-# %% [markdown]
+# `2` is an EVENT, `21` one that asks for answer 1, `31` that answer (an ACK). engine.io,
+# underneath, adds `4`: your browser's network tab shows `42["chat",{"text":"hi"}]`.
+#
 # ## A socket.io server in the kernel
 #
-# python-socketio needs a web server under it. We use aiohttp: `sio.attach(app)` makes
-# the aiohttp application answer socket.io requests at `/socket.io/`, and
-# `running.serve_aiohttp` serves it from the kernel's own event loop (as
-# `serve_websockets` did in notebook 01).
-# `stop_server` (from `chatkit.sio`) disconnects every client and ends python-socketio's
-# background tasks just before the server stops (`before_stop`), while connections are
-# still open to hear the goodbye. The short `ping_interval` and `ping_timeout`
-# (in seconds; the defaults are 25 and 20) make a vanished client noticed quickly, and
-# let a long-polling client (last section) leave quickly.
+# python-socketio runs on a web server, here aiohttp (`sio.attach(app)`), served on the
+# kernel's loop. `stop_server` disconnects the clients and ends python-socketio's tasks
+# before it stops. One-second pings (the defaults are 25 and 20 s) let a vanished client
+# go quickly.
 
 # %%
+import logging
 from urllib.parse import parse_qs
 
+import aiohttp
 import socketio
 from aiohttp import web
 
@@ -99,40 +74,37 @@ server = await running.serve_aiohttp(app, name="nb02",
                                      before_stop=lambda: stop_server(sio, grace=1))
 print(server.url)
 
+
+async def name_of(sid):  # the name a client gave, kept in its session (below)
+    return (await sio.get_session(sid))["name"]
+
 # %% [markdown]
-# The server needs to know who is who. Its `connect` handler runs once per client; the
-# client's `auth` dict arrives there. We keep names by session id (`sid`, a random id
-# socket.io gives each connection) and write down what happens in `log`. `@sio.event`
-# registers a handler under the function's own name; `@sio.on("name")` names it.
-#
-# Handlers never `print`: they run in the background, and their output would land in the
-# wrong cell or nowhere. They append to lists; a later cell waits, then prints.
+# `connect` runs once per client, with its `auth`, and keeps the name in the client's
+# **session**: a dict python-socketio keeps per connection, found by its `sid`, gone
+# when the client leaves. Handlers run in the background and never `print`: they
+# append to `log`, and a later cell prints.
 
 # %%
-names = {}           # sid -> name
 log = []             # what the server saw, in order
 first_request = {}   # sid -> transport of the client's very first HTTP request
 
 
-@sio.event
+@sio.event  # a handler for the event named like the function
 async def connect(sid, environ, auth):
-    names[sid] = (auth or {}).get("name", "anonymous")
+    await sio.save_session(sid, {"name": (auth or {}).get("name", "anonymous")})
     first_request[sid] = parse_qs(environ["QUERY_STRING"])["transport"][0]
-    log.append(f"connect {names[sid]}")
 
 
 @sio.event
 async def disconnect(sid, reason):
-    log.append(f"disconnect {names.get(sid)}: reason={reason!r}")
+    log.append(f"disconnect {await name_of(sid)}: reason={reason!r}")
 
 # %% [markdown]
 # ## Connect a client
 #
-# We pass `handle_sigint=False` always: by default the client installs its own Ctrl-C
-# (SIGINT) handler, which turns "Interrupt kernel" into stopping the kernel's event loop,
-# and the kernel dies instead of the cell. `reconnection=False` keeps this notebook
-# simple; notebook 03 is about reconnecting. `running.track` remembers how to stop the
-# client, so running this cell again first stops the old one.
+# Always `handle_sigint=False`: by default the client takes over Ctrl-C, and "Interrupt
+# kernel" would then cancel every task and stop the kernel's event loop. `reconnection=False`: notebook 03 reconnects. `running.track`
+# stops the old client when the cell runs again.
 
 # %%
 inboxes = {}  # name -> the "news" events that client received
@@ -149,40 +121,34 @@ alice = new_client("alice")
 await running.track("alice", alice.shutdown)
 await alice.connect(server.url, auth={"name": "alice"}, transports=["websocket"])
 print("connected:", alice.connected, "| transport:", alice.transport(), "| sid:", alice.get_sid())
-print(log)
+print("the server calls it:", await name_of(alice.get_sid()))
 
 # %% [markdown]
-# `await connect(...)` returns once the server has accepted the client, so the server's
-# `connect` handler has already run. (`transports=["websocket"]` skips the long-polling
-# start; the last section shows it.) The same in a web page, with `socket.io-client`:
+# `await connect(...)` returns once the server has accepted the client. In a web page:
 #
 # ```js
 # import { io } from "socket.io-client";
 # const socket = io("http://127.0.0.1:PORT", { auth: { name: "alice" }, transports: ["websocket"] });
-# socket.on("connect", () => console.log("connected", socket.id));
-# socket.on("news", (data) => inbox.push(data));
+# socket.on("news", (data) => inbox.push(data));   // io() returns at once, connects in the background
 # ```
 #
-# In JavaScript `io(...)` returns at once and connects in the background; in Python
-# `connect` is awaited.
-
-# %% [markdown]
 # ## emit and on with your own events
 #
-# `on(name, handler)` registers a handler; `emit(name, data)` sends an event. Both work in
-# both directions. On the server a handler gets the sender's `sid` first.
+# `on(event, handler)` registers a handler, `emit(event, data)` sends, both ways; a
+# server handler gets the sender's `sid` first. `emit` does not wait for the other side,
+# so the cell waits (with a timeout) before printing.
 
 # %%
 @sio.on("chat")
-async def chat(sid, message):
-    log.append(f"chat from {names[sid]}: {message['text']}")
+async def log_chat(sid, message):
+    log.append(f"chat from {await name_of(sid)}: {message['text']}")
 
 
+seen = len(log)  # count from here: running this cell again waits for the new entries
+inboxes["alice"].clear()
 await alice.emit("chat", {"text": "hi, server"})
 await sio.emit("news", "hello alice, from the server", to=alice.get_sid())
-
-await running.wait_for(lambda: len(inboxes["alice"]) == 1, timeout=5)
-await running.wait_for(lambda: log[-1].startswith("chat"), timeout=5)
+await running.wait_for(lambda: inboxes["alice"] and len(log) > seen, timeout=5)
 print("server log:", log[-1])
 print("alice got: ", inboxes["alice"])
 
@@ -192,16 +158,10 @@ print("alice got: ", inboxes["alice"])
 # io.to(aliceId).emit("news", "hello alice, ...");      // Node server -> one client
 # ```
 #
-# `emit` does not wait for the other side: it only sends. That is why the cell waits
-# (with a timeout) for the results to show up before printing them.
-
-# %% [markdown]
 # ## Several arguments, lists, dicts and bytes
 #
-# An event can carry any number of arguments, each a string, number, bool, `None`, list
-# or dict (anything JSON can say), or `bytes`. In Python **a tuple means several
-# arguments**; a list is one argument. Bytes can sit anywhere, even inside a dict:
-# socket.io sends them as binary attachments, not as text.
+# An event carries any number of arguments: anything JSON can say, or `bytes`, even
+# inside a dict. In Python **a tuple means several arguments**; a list is one.
 
 # %%
 received = []
@@ -221,23 +181,14 @@ for args in received:
     print(len(args), "argument(s):", args)
 
 # %% [markdown]
-# ```js
-# socket.emit("show", 3, 4);                                  // two arguments
-# socket.emit("show", [3, 4]);                                // one array
-# socket.emit("show", { name: "dot.png", data: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10]) });
-# socket.emit("show", new Uint8Array([0x00, 0xff]));          // an ArrayBuffer or typed array
-# ```
+# In JavaScript, `socket.emit("show", 3, 4)` sends two; bytes go as a `Uint8Array` and
+# come as an `ArrayBuffer`. A `set` or a `datetime` is not JSON: `emit` raises
+# `TypeError`.
 #
-# Bytes from JavaScript arrive in Python as `bytes`; Python `bytes` arrive in a browser as
-# an `ArrayBuffer` (in Node as a `Buffer`). Other Python objects (a `set`, a `datetime`)
-# are not JSON: convert them first, or `emit` raises `TypeError`.
-
-# %% [markdown]
 # ## Acknowledgements: an answer to an event
 #
-# Whatever a handler **returns** goes back to the sender as an acknowledgement ("ack").
-# Returning a tuple sends several values. The sender either passes a `callback`, called
-# when the answer arrives, or awaits `call(...)`, which returns the answer.
+# What a handler **returns** goes back to the sender, its ack: to a `callback`, or as
+# the value of `await call(...)`.
 
 # %%
 @sio.on("upper")
@@ -247,7 +198,7 @@ async def upper(sid, text):
 
 @sio.on("divide")
 async def divide(sid, a, b):
-    return divmod(a, b)  # a tuple: two values in the ack
+    return divmod(a, b)
 
 
 answers = []
@@ -255,21 +206,29 @@ await alice.emit("upper", "callback style", callback=lambda reply: answers.appen
 await running.wait_for(lambda: answers, timeout=5)
 print("callback got:", answers[0])
 print("call got:    ", await alice.call("upper", "await style", timeout=5))
-print("17 / 5 ->    ", await alice.call("divide", (17, 5), timeout=5))
 
 # %% [markdown]
+# **Predict:** `divide` returns `divmod(17, 5)`, a tuple. What does the sender get
+# back from `await alice.call("divide", (17, 5))`?
+
+# %%
+print("17 / 5 ->", await alice.call("divide", (17, 5), timeout=5))
+
+# %% [markdown]
+# A tuple: a returned tuple travels as **several ack values**. A JavaScript callback gets
+# both, `(q, r) => ...`, but `await socket.emitWithAck("divide", 17, 5)` keeps only the
+# first, `3`. For one answer, return one value, such as a dict.
+#
 # ```js
 # socket.emit("upper", "callback style", (reply) => answers.push(reply));
 # const reply = await socket.emitWithAck("upper", "await style");
-# // on a Node server, the handler gets a callback instead of returning:
-# socket.on("upper", (text, callback) => callback(text.toUpperCase()));
+# socket.on("upper", (text, callback) => callback(text.toUpperCase()));  // a Node handler answers
 # ```
 #
-# ### When no answer comes: a timeout (an error shown on purpose)
+# ### No answer: a timeout (an error shown on purpose)
 #
-# A server answers only events it has a handler for. `call` waits at most `timeout`
-# seconds (the default is 60!), then raises `socketio.exceptions.TimeoutError`. Always
-# pass a timeout you can live with. The next cell catches the error on purpose.
+# A server answers only events it has a handler for; `call` gives up after `timeout`
+# seconds (60 by default!):
 
 # %%
 try:
@@ -278,13 +237,8 @@ except socketio.exceptions.TimeoutError as error:
     print("no answer within 0.5 s:", type(error).__name__)
 
 # %% [markdown]
-# In JavaScript: `await socket.timeout(500).emitWithAck("nobody-listens", "hello?")`
-# rejects with `Error: operation has timed out`.
-#
-# ### The server can ask too
-#
-# `sio.call(event, data, to=sid)` asks one client and awaits its handler's return value.
-# A handler on the client returns its answer the same way.
+# (In JavaScript, `socket.timeout(500).emitWithAck(...)` rejects: `operation has timed
+# out`.) The server can ask a client too:
 
 # %%
 @alice.on("quiz")
@@ -296,62 +250,72 @@ print("alice answers:", await sio.call("quiz", "2 + 2?", to=alice.get_sid(), tim
 print("no handler:   ", await sio.call("nobody-listens", to=alice.get_sid(), timeout=5))
 
 # %% [markdown]
-# Look at the second line: python-socketio's **client** acknowledges every event that
-# asks for an answer, handler or not; with no handler the answer is `None`, right away.
-# The **server** (above) and the JavaScript client do not: there you get a timeout. So
-# `None` from a client can mean "handled, returned nothing" or "nobody listened".
+# python-socketio's **client** answers every event that asks, with `None` when no
+# handler listens; its server and the JavaScript client time out instead.
+#
+# ## One handler for all clients: Python's `sid`, Node's closures
+#
+# In Node (the article's server) each connection gets its own handlers, and they
+# remember the client in a closure:
 #
 # ```js
-# const answer = await io.timeout(5000).to(aliceId).emitWithAck("quiz", "2 + 2?"); // a list, one per client
-# const answer1 = await socket.timeout(5000).emitWithAck("quiz", "2 + 2?");         // one client's socket
+# io.on("connection", (socket) => {             // runs once per client
+#   const name = socket.handshake.auth.name;    // this client's state: a closure variable
+#   socket.on("whoami", (callback) => callback(name));
+# });
 # ```
+#
+# python-socketio registers **one** handler per event, for every client; the `sid` says
+# who sent it:
+
+# %%
+@sio.on("whoami")              # registered once, for every client
+async def whoami(sid):         # the sid says which client sent it
+    return await name_of(sid)  # its state: the session, found by sid
+
+
+print("alice is", await alice.call("whoami", timeout=5))
+
+# %% [markdown]
+# So per-client state lives in the session (`save_session`, `get_session`) or in a dict
+# keyed by sid (cleaned up in `disconnect`). One global `name` would be overwritten by
+# each `connect`: every message would carry the last client's name. Node's
+# `callback(...)` is Python's `return`; `socket.emit(...)` is `sio.emit(..., to=sid)`.
 
 # %% [markdown]
 # ## Reserved event names
 #
-# socket.io uses some event names for itself. Handle them, never emit them:
-#
-# | name | who raises it | meaning |
-# |---|---|---|
-# | `connect` | server and client | a connection was accepted (the server handler may refuse it) |
-# | `connect_error` | client | the connection failed or was refused |
-# | `disconnect` | server and client | the connection ended; the handler gets a reason |
-# | `message` | `send(data)` | the event `send` emits; not forbidden, but don't mix it with your own events |
-# | `disconnecting`, `newListener`, `removeListener` | JavaScript only | reserved by the JS libraries |
-#
-# The JavaScript client refuses to emit these: `socket.emit("disconnect")` throws
-# `Error: "disconnect" is a reserved event name`. python-socketio sends them without a
-# word, and the other side then runs its **lifecycle** handler with your data. Here alice
-# emits `disconnect`; watch the server's log (a mistake shown on purpose):
+# socket.io keeps six names: `connect`, `connect_error`, `disconnect`, `disconnecting`,
+# `newListener`, `removeListener`. The JavaScript client and server refuse to emit them
+# (`Error: "disconnect" is a reserved event name`). python-socketio sends them all the
+# same, and the other side takes them for its own: a Python server runs its
+# **lifecycle** handler of that name with your data (a JavaScript client, its listeners).
+# A mistake, on purpose:
 
 # %%
+seen = len(log)
 await alice.emit("disconnect", "just kidding")
-await running.wait_for(lambda: log[-1].startswith("disconnect"), timeout=5)
+await running.wait_for(lambda: len(log) > seen, timeout=5)
 print("server log:     ", log[-1])
 print("alice connected:", alice.connected)
 
 # %% [markdown]
-# The server's `disconnect` handler ran, with "just kidding" as the reason, yet alice is
-# still connected: any cleanup that handler does (leave rooms, tell others "alice left")
-# would now be wrong. A guard like the JavaScript one, `check_event_name` from
-# `chatkit.sio`, stops the mistake before it is sent; the error is caught on purpose:
+# The `disconnect` handler ran, with "just kidding" as the reason, while alice is still
+# connected: its cleanup would be wrong. `chatkit.sio.check_event_name` is the
+# JavaScript guard, in Python:
 
 # %%
 for event in ["chat", "disconnect", "message"]:
     try:
-        check_event_name(event)
-        print(f"{event!r} is fine")
+        print(f"{check_event_name(event)!r} is fine")
     except ValueError as error:
         print("refused:", error)
 
 # %% [markdown]
-# ## A catch-all handler
-#
-# `@sio.on("*")` receives every event that has no handler of its own, with the event
-# name first (on a client: `@client.on("*")`, `def handler(event, *args)`). Its return
-# value is the ack, so the event that timed out above now gets an answer. `connect` and
-# `disconnect` never reach it (the server keeps them for its lifecycle handlers), but
-# `message`, what `send()` emits, does when no `message` handler is registered.
+# `message` is not reserved, but taken: `send(data)` is `emit("message", data)` in both
+# languages, so a `message` handler gets whatever anyone `send`s. Name your own events
+# otherwise. A **catch-all**, `@sio.on("*")`, shows it: it gets each event that has no
+# handler of its own (never `connect` or `disconnect`), name first; it returns the ack.
 
 # %%
 unhandled = []
@@ -359,206 +323,280 @@ unhandled = []
 
 @sio.on("*")
 async def any_event(event, sid, *args):
-    unhandled.append((event, names[sid], args))
+    unhandled.append((event, await name_of(sid), args))
     return f"nobody handles {event!r}, but I saw it"
 
 
 print(await alice.call("nobody-listens", "hello?", timeout=5))
-print(unhandled)
+await alice.send("hi, via send()")
+await running.wait_for(lambda: len(unhandled) == 2, timeout=5)
+print(*unhandled, sep="\n")
 
 # %% [markdown]
-# ```js
-# socket.onAny((event, ...args) => console.log(event, args));   // client, and Node server sockets
-# ```
-# (In JavaScript `onAny` sees every incoming event, handled or not.)
-
-# %% [markdown]
+# (JavaScript's `socket.onAny(...)` sees every event, handled or not.)
+#
 # ## Broadcast: to all, to all but the sender, to one
 #
-# Two more clients join. The server offers three events; each sends `news` differently:
-# - `sio.emit(event, data)`: every connected client, the sender too;
-# - `sio.emit(event, data, skip_sid=sid)`: everyone except the sender;
-# - `sio.emit(event, data, to=sid)`: one client (`to` also takes a room, notebook 04).
+# Two more clients join. `sio.emit(event, data)` goes to every client; with
+# `skip_sid=sid`, to all but the sender; with `to=sid`, to one (or a room, notebook 04).
 
 # %%
-sid_of = {}  # name -> sid, filled by "hello" below
-
-
 @sio.on("announce")
 async def announce(sid, text):
-    await sio.emit("news", f"{names[sid]} to all: {text}")
+    await sio.emit("news", f"{await name_of(sid)} to all: {text}")
 
 
 @sio.on("gossip")
 async def gossip(sid, text):
-    await sio.emit("news", f"{names[sid]} to the others: {text}", skip_sid=sid)
+    await sio.emit("news", f"{await name_of(sid)} to the others: {text}", skip_sid=sid)
 
 
 @sio.on("whisper")
 async def whisper(sid, to_name, text):
-    await sio.emit("news", f"{names[sid]} to {to_name} only: {text}", to=sid_of[to_name])
+    await sio.emit("news", f"{await name_of(sid)} to {to_name} only: {text}",
+                   to=sid_of[to_name])
 
 # %%
 bob, carol = new_client("bob"), new_client("carol")
 for name, client in [("bob", bob), ("carol", carol)]:
     await running.track(name, client.shutdown)
     await client.connect(server.url, auth={"name": name}, transports=["websocket"])
-sid_of.update(alice=alice.get_sid(), bob=bob.get_sid(), carol=carol.get_sid())
-for inbox in inboxes.values():
-    inbox.clear()
-print(log[-2:])
+sid_of = {"alice": alice.get_sid(), "bob": bob.get_sid(), "carol": carol.get_sid()}
+print("connected:", *sid_of)
 
 # %% [markdown]
-# Each step waits until its messages have arrived, so the inboxes fill in a fixed order:
+# **Predict:** alice emits `announce`, whose handler calls `sio.emit("news", ...)` with
+# neither `to` nor `skip_sid`. Does alice get her own announcement?
 
 # %%
 def counts(alice_n, bob_n, carol_n):
     return lambda: [len(inboxes[n]) for n in ("alice", "bob", "carol")] == [alice_n, bob_n, carol_n]
 
 
+for inbox in inboxes.values():
+    inbox.clear()  # count from zero, also when this cell runs again
 await alice.emit("announce", "lunch at noon")
 await running.wait_for(counts(1, 1, 1), timeout=5)
 await bob.emit("gossip", "alice always picks pizza")
 await running.wait_for(counts(2, 1, 2), timeout=5)
 await carol.emit("whisper", ("alice", "pizza sounds good"))
 await running.wait_for(counts(3, 1, 2), timeout=5)
-for name, inbox in inboxes.items():
-    print(f"{name}:", *inbox, sep="\n  ")
+for name in ("alice", "bob", "carol"):
+    print(f"{name}:", *inboxes[name], sep="\n  ")
 
 # %% [markdown]
-# Bob did not get his own gossip; only alice got carol's whisper. On a Node server:
+# Yes: without `to`, every client, the sender too. Bob did not get his own gossip; only
+# alice got the whisper. (Each step waited for its messages, so the order is fixed.)
 #
 # ```js
-# io.emit("news", text);                 // everyone, the sender too
+# io.emit("news", text);                 // Node: everyone, the sender too
 # socket.broadcast.emit("news", text);   // everyone but this socket
 # io.to(aliceId).emit("news", text);     // one client (or a room)
 # ```
 #
-# `sio.emit` to everyone is not "everyone who will ever connect": a client that connects
-# later gets nothing of it. Keeping a history for late-comers is the server's job.
-
-# %% [markdown]
 # ## Transports: long-polling, WebSocket, and the upgrade
 #
-# socket.io runs on engine.io, which can carry the same packets two ways:
-# - **HTTP long-polling**: the client keeps one GET request open, and the server answers
-#   it when it has something to say; the client sends with POST requests. Slower, but it
-#   gets through proxies and firewalls that block WebSocket;
-# - **WebSocket**: one connection, both directions, little overhead.
+# engine.io, under socket.io, carries packets by **HTTP long-polling** (a GET held open
+# until the server has news, a POST to send: slower, but it passes proxies that block
+# WebSocket) or by **WebSocket**.
 #
-# By default a client starts with long-polling (which always works), then tries to
-# **upgrade** to WebSocket. `transports=[...]` narrows the choice. Our server's `connect`
-# handler wrote down which transport each client's first request used:
+# **Predict:** `default` below connects without `transports=`. Which transport does its
+# first request use, and which is it on once `connect` has returned?
 
 # %%
-clients = {}
+clients, after_connect = {}, {}
 for name, transports in [("polly", ["polling"]), ("webster", ["websocket"]), ("default", None)]:
     clients[name] = new_client(name)
     await running.track(name, clients[name].shutdown)
     await clients[name].connect(server.url, auth={"name": name}, transports=transports)
+    after_connect[name] = clients[name].transport()  # right after connect() returned
 
-await running.wait_for(lambda: clients["default"].transport() == "websocket", timeout=5)
 for name, client in clients.items():
-    print(f"{name:8} first request: {first_request[client.get_sid()]:9} now: {client.transport()}")
+    print(f"{name:8} first request: {first_request[client.get_sid()]:9} "
+          f"after connect: {after_connect[name]}")
 
 # %% [markdown]
-# `default` started with long-polling and now uses WebSocket: that is the upgrade. In a
-# browser the upgrade happens **after** `connect`, in the background:
-#
-# ```js
-# const socket = io(url);                       // by default: polling first, then upgrade
-# socket.on("connect", () => {
-#   console.log(socket.io.engine.transport.name);                      // "polling"
-#   socket.io.engine.once("upgrade", (t) => console.log(t.name));      // "websocket"
-# });
-# ```
-#
-# python-engineio's client does the upgrade **inside** `connect()`, so by the time
-# `await connect(...)` returns it is done. The cell still waits for the condition (with a
-# timeout) instead of assuming it: that keeps it right on a client that upgrades later.
-# The server sees the same:
+# Long-polling first, since it works wherever plain HTTP does, then the **upgrade** to
+# WebSocket, already done when `connect()` returns in Python (a browser upgrades after
+# `connect`, in the background). The server agrees:
 
 # %%
 print({name: sio.transport(client.get_sid()) for name, client in clients.items()})
 print(await clients["polly"].call("upper", "long-polling works too", timeout=5))
 
 # %% [markdown]
-# ## Summary
+# ### The article's socket.io 2 clients cannot connect
 #
-# - socket.io turns a connection into **named events**: `emit(name, *args)` on one side,
-#   `on(name, handler)` on the other, in both directions; a tuple means several
-#   arguments; lists, dicts and bytes travel as they are.
-# - A handler's **return value is the ack**. Get it with a `callback`, or with
-#   `await call(..., timeout=...)`; `socketio.exceptions.TimeoutError` means no answer.
-#   A python-socketio client acks every event, with `None` when nothing handles it.
-# - `connect`, `connect_error`, `disconnect` (and `message`, and in JavaScript
-#   `disconnecting`, `newListener`, `removeListener`) belong to socket.io. Python does not
-#   stop you emitting them; the other side's lifecycle handler then runs with your data.
-# - `@sio.on("*")` catches events with no handler of their own.
-# - `sio.emit(...)` goes to all; `skip_sid=sid` to all but the sender; `to=sid` to one.
-# - The default transport starts with HTTP long-polling and upgrades to WebSocket;
-#   `transports=["websocket"]` skips the polling start, `["polling"]` never upgrades.
-# - In a notebook: `AsyncClient(handle_sigint=False, ...)`, never `print` in handlers,
-#   wait for conditions with a timeout, and stop everything at the end.
-#
-# **Further reading**
-# - python-socketio: [server](https://python-socketio.readthedocs.io/en/stable/server.html)
-#   and [client](https://python-socketio.readthedocs.io/en/stable/client.html) guides,
-#   [API reference](https://python-socketio.readthedocs.io/en/stable/api.html)
-# - socket.io: [emitting events](https://socket.io/docs/v4/emitting-events/),
-#   [broadcasting](https://socket.io/docs/v4/broadcasting-events/),
-#   [listening to events](https://socket.io/docs/v4/listening-to-events/) (catch-all),
-#   [how it works](https://socket.io/docs/v4/how-it-works/) (transports and upgrade),
-#   [the client API](https://socket.io/docs/v4/client-api/)
-# - The wire format: [socket.io protocol](https://socket.io/docs/v4/socket-io-protocol/)
-#   and [engine.io protocol](https://socket.io/docs/v4/engine-io-protocol/)
-# - Used here: `socketio.AsyncServer` (`attach`, `on`, `event`, `emit`, `call`,
-#   `transport`), `socketio.AsyncClient` (`connect`, `on`, `emit`, `call`, `transport`,
-#   `get_sid`, `shutdown`); `chatkit.running.serve_aiohttp`, `track`, `wait_for`,
-#   `stop_all`; `chatkit.sio.stop_server`, `check_event_name`;
-#   `chatkit.tasks.leftover_tasks`; `chatkit.exercises.check_add_and_shout`.
-#
-# **Next:** notebook 03, where connections end: who closed them, why, and how to come
-# back without losing a message.
-
-# %% [markdown]
-# ## Exercise: a calculator and a megaphone
-#
-# Write a socket.io server `ex` (a new `socketio.AsyncServer(async_mode="aiohttp")`) with
-# two handlers:
-# 1. **`add`**: a client calls `add` with two numbers, as two arguments; the ack is their
-#    sum. `await client.call("add", (2, 3))` returns `5`.
-# 2. **`shout`**: a client emits `shout` with a text; every **other** connected client
-#    gets a `shouted` event whose data is the text in upper case. The sender gets nothing.
-#
-# Don't serve it: `exercises.check_add_and_shout(ex)` serves it on a free port, connects
-# three real clients, tries both events and tells you what is wrong, if anything.
-#
-# **Try it yourself first** (in a new cell, or replace the solution below with your own).
-# Here is one solution:
+# The article's socket.io 2 client speaks Engine.IO protocol 3, so its first request
+# carries `EIO=3`; socket.io-client 3 and 4 send `EIO=4`. Ask our server both ways:
 
 # %%
-# SOLUTION (try it yourself first: replace this cell with your own code)
-ex = socketio.AsyncServer(async_mode="aiohttp")
+engineio_log = logging.getLogger("engineio.server")
+engineio_log.disabled = True  # it logs the refusal too, and the log would land in another cell
+try:
+    async with aiohttp.ClientSession() as http:
+        for version in (3, 4):
+            url = f"{server.url}/socket.io/?EIO={version}&transport=polling"
+            async with http.get(url) as response:
+                print(f"EIO={version}:", response.status, await response.text())
+finally:
+    engineio_log.disabled = False
+
+# %% [markdown]
+# `400` for the old one. python-socketio 5 speaks only protocol 4 (its 4.x spoke to
+# socket.io 2); a Node server can let old clients in with `allowEIO3: true`,
+# python-socketio cannot. Use socket.io-client 4 (or 3). The `200` is a handshake: a
+# session id, the upgrade on offer, the pings.
+#
+# ## Exercise 1 (warm-up): a calculator and a megaphone
+#
+# Make `warm_up = socketio.AsyncServer(async_mode="aiohttp")` with two handlers:
+# 1. **`add`**, called with two numbers (two arguments), answers their sum:
+#    `await client.call("add", (2, 3))` returns `5`.
+# 2. **`shout`**, emitted with a text, sends every **other** client `shouted` with the
+#    text in upper case.
+#
+# Don't serve it: `await exercises.check_add_and_shout(warm_up)` serves it, tries it with
+# three clients and says what is wrong. Write it in the next cell, then run the check
+# there. Stuck? The solution is below, folded (running it replaces your version with
+# ours).
+
+# %%
+# Your answer: make `warm_up` with its `add` and `shout` handlers here, then run
+# await exercises.check_add_and_shout(warm_up)
+
+# %% [markdown]
+# ### Solution
+
+# %% jupyter={"source_hidden": true}
+warm_up = socketio.AsyncServer(async_mode="aiohttp")
 
 
-@ex.on("add")
+@warm_up.on("add")
 async def add(sid, a, b):
     return a + b
 
 
-@ex.on("shout")
+@warm_up.on("shout")
 async def shout(sid, text):
-    await ex.emit("shouted", text.upper(), skip_sid=sid)
+    await warm_up.emit("shouted", text.upper(), skip_sid=sid)
 
-# %%
-await exercises.check_add_and_shout(ex)
+
+await exercises.check_add_and_shout(warm_up)
 
 # %% [markdown]
+# ## Your chat from notebook 01, on socket.io
+#
+# | in notebook 01 you wrote | on socket.io |
+# |---|---|
+# | `json.loads`, and an error for what is not a JSON object | events arrive as Python values |
+# | `if data["type"] == "say": ...` | `@sio.on("say")` |
+# | a `hello` first, and an error for `say` before it | `auth={"name": ...}` at connect; refuse with `ConnectionRefusedError` |
+# | `{"type": "error"}` to the sender, matched to its `say` by hand | the ack: `say`'s return value answers that very `say` |
+# | a dict from connection to name, and `broadcast(names, ...)` | the session, found by `sid`; `await sio.emit("said", ...)` |
+# | nothing when the line drops | reconnection (notebook 03) |
+#
+# ## Exercise 2: your chat on socket.io
+#
+# Make `chat = socketio.AsyncServer(async_mode="aiohttp")`:
+# - **`connect`**: a client comes with `auth={"name": "ada"}`; keep its name. Refuse one
+#   without a name (no `auth`, no `"name"`, or `""`) with
+#   `raise socketio.exceptions.ConnectionRefusedError("<why>")`.
+# - **`say`** with `{"text": "hi"}` answers `{"ok": True, "id": n}` (ids 1, 2, 3... in
+#   the order accepted) and sends everyone, the sender too, `said` with
+#   `{"id": n, "name": "ada", "text": "hi"}`. A text missing, not a string or empty gets
+#   `{"ok": False, "error": "<why>"}`, and no `said`.
+#
+# `await exercises.check_socketio_chat(chat)` has ada and bob say things, right and
+# wrong, then tries clients without a name. Write it in the next cell, then run the
+# check there. Stuck? The solution is below, folded (running it replaces your version
+# with ours).
+
+# %%
+# Your answer: make `chat` with its `connect` and `say` handlers here, then run
+# await exercises.check_socketio_chat(chat)
+
+# %% [markdown]
+# ### Solution
+
+# %% jupyter={"source_hidden": true}
+chat = socketio.AsyncServer(async_mode="aiohttp")
+last_id = 0  # the id of the last message accepted
+
+
+@chat.event
+async def connect(sid, environ, auth):
+    name = (auth or {}).get("name")
+    if not name:
+        raise socketio.exceptions.ConnectionRefusedError("Pick a name: auth needs a 'name'.")
+    await chat.save_session(sid, {"name": name})
+
+# %% jupyter={"source_hidden": true}
+@chat.on("say")
+async def say(sid, data):
+    global last_id
+    text = data.get("text") if isinstance(data, dict) else None
+    if not isinstance(text, str) or not text:
+        return {"ok": False, "error": "say needs a text, as in {'text': 'hi'}"}
+    last_id += 1
+    name = (await chat.get_session(sid))["name"]
+    await chat.emit("said", {"id": last_id, "name": name, "text": text})
+    return {"ok": True, "id": last_id}
+
+
+await exercises.check_socketio_chat(chat)
+
+# %% [markdown]
+# ## The same chat in chatkit
+#
+# chatkit's `ChatServer` (notebook 03) is this chat, polished: the same `say`, ack and
+# `said`, in the namespace `/chat` (notebook 04), with rooms to `join`:
+
+# %%
+from chatkit.server import ChatServer
+
+polished = ChatServer(ping_interval=1, ping_timeout=1)
+await polished.start(name="nb02-chatkit")
+ada = new_client("ada")
+await running.track("ada", ada.shutdown)
+await ada.connect(polished.url, namespaces=["/chat"], auth={"name": "ada"},
+                  transports=["websocket"])
+for event, data in [("join", {"room": "lobby"}), ("say", {"room": "lobby", "text": "hi"}),
+                    ("say", {"room": "lobby", "text": ""})]:
+    print(event, data, "->", await ada.call(event, data, namespace="/chat", timeout=5))
+
+# %% [markdown]
+# It adds a time on each message, limits with a sentence for each refusal, messages
+# kept for a client that drops (notebook 03) and a teacher's namespace (06). Its
+# handlers, in `chatkit/server.py`, are a few lines each.
+#
+# ## Summary
+#
+# - `emit(event, *args)` on one side, `on(event, handler)` on the other, both ways; a
+#   tuple is several arguments. A handler's **return value is the ack**; a returned
+#   tuple is several values.
+# - One handler serves every client; the `sid` says who. Per-client state lives in the
+#   session or a dict keyed by sid.
+# - Six names are reserved: Python emits them anyway, and a lifecycle handler on the
+#   other side misfires. `message` is `send()`'s.
+# - `sio.emit` goes to all, the sender too; `skip_sid=sid` to the others; `to=sid` to one.
+# - Clients start on long-polling, then upgrade. socket.io 2 clients get `400`: use
+#   socket.io-client 4.
+#
+# **Further reading:** python-socketio's
+# [server](https://python-socketio.readthedocs.io/en/stable/server.html) and
+# [client](https://python-socketio.readthedocs.io/en/stable/client.html) guides;
+# socket.io's [emitting](https://socket.io/docs/v4/emitting-events/),
+# [broadcasting](https://socket.io/docs/v4/broadcasting-events/),
+# [how it works](https://socket.io/docs/v4/how-it-works/),
+# [migrating from 2.x](https://socket.io/docs/v4/migrating-from-2-x-to-3-0/).
+#
+# **Next:** [03 · disconnects](03-disconnects.ipynb): where connections end, who closed
+# them and why, and how your chat comes back without losing a message.
+#
 # ## Clean up
 #
-# Stop every client and the server (newest first, so clients leave before the server
-# goes), and check that python-socketio left no background task behind.
+# Stop every client and server, newest first; check that no task is left behind.
 
 # %%
 print("stopped:", await running.stop_all())

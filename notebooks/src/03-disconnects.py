@@ -11,59 +11,58 @@
 # ---
 
 # %% [markdown]
-# # 03 · When connections end: close, leave, come back, lose nothing
+# # 03 · When connections end: leave, drop, come back, lose nothing
 #
-# **What you will build.** A socket.io server that writes down every connection that
-# ends and why, a relay that breaks connections on purpose, and then the course's chat
-# server restarted under a client's feet, and a conversation that goes on while one
-# listener's connection drops, with every message counted.
+# **About 60 minutes: 30 teaching, 30 exercises (10 + 20).**
+#
+# **What you will build.** Your chat from notebook 02, made to lose nothing when a line
+# drops: the server replays what a returning client missed, the client says what it saw.
+# On the way, a server that lets a client leave politely.
 #
 # **What you will learn.**
-# - how a server closes every connection at once, and the two ways to do it: with a
-#   goodbye (clients stay away) or without (clients come back);
-# - the *reasons* a disconnect handler gets, on the client and on the server, for each
-#   way a connection can end, and the names JavaScript gives them;
-# - how a client asks the server to let it go, and why that beats hanging up;
-# - automatic reconnection with back-off, after a server restart;
-# - *resume*: coming back after a drop with every message exactly once, in order,
-#   and what a client without it loses.
+# - how a server ends connections: with a goodbye, per namespace or for the whole
+#   connection (the `true` in JavaScript's `socket.disconnect(true)`), or without one;
+# - the *reason* each side is told for each way a connection ends, in Python and in
+#   JavaScript;
+# - reconnection with back-off, and what it does not bring back;
+# - *resume*: a callable `auth` with the last id seen, a replay, duplicates dropped.
 #
-# **What you need.** Notebook 02 (`emit`, `on`, acks, `chatkit.sio.serve`). Everything
-# runs on this machine, on 127.0.0.1.
+# **What you need.** Notebook 02: your socket.io chat (`auth`, `emit`/`on`, acks). 02
+# served its server with `sio.attach(app)`, `running.serve_aiohttp` and `stop_server`;
+# here `serve(sio)` from `chatkit.sio` does all three in one line.
 
 # %%
 import asyncio
-import tempfile
-from pathlib import Path
+import itertools
+import time
 
 import socketio
 
 from chatkit import exercises, running
 from chatkit.client import ChatClient, Status
-from chatkit.protocol import Message
-from chatkit.server import ChatServer
 from chatkit.faults import relay
-from chatkit.sio import check_event_name, close_client, serve
+from chatkit.server import ChatServer
+from chatkit.sio import close_client, serve
 from chatkit.tasks import leftover_tasks
 
 stopped = await running.stop_all()  # a second "Run all" starts from a clean kernel
 
 # %% [markdown]
-# ## A server that writes down every ending
+# ## Every ending has a reason
 #
-# Connections end all the time: a tab closes, a laptop sleeps, a train enters a tunnel,
-# a server restarts. socket.io tells both sides, with a **reason**: python-socketio calls
-# a `disconnect` handler with it, on the server (`disconnect(sid, reason)`) and on the
-# client (`disconnect(reason)`).
+# A tab closes, a laptop sleeps, a train enters a tunnel, a server restarts: socket.io
+# tells both sides why, in their `disconnect` handlers (server: `disconnect(sid,
+# reason)`; client: `disconnect(reason)`).
 #
-# `new_server()` makes a socket.io server that remembers each client's name and writes
-# down `(name, reason)` for every disconnect. Its `ping_interval` and `ping_timeout` are
-# short (1 s each, the defaults are 25 and 20): they decide how soon a silent connection
-# counts as lost, and we will make one go silent.
+# `new_server()` writes down `(name, reason)` for every disconnect; its short pings (1 s;
+# the defaults are 25 and 20 s) decide how soon a silent connection counts as lost.
+# `new_client` writes down its own reasons; `close_client` (`chatkit.sio`) is
+# `client.shutdown()` plus closing what python-engineio leaves open after a silent line.
 
 # %%
 names = {}        # sid -> name
 server_saw = []   # (name, reason): every disconnect the server handled, in order
+client_saw = {}   # name -> the reasons its disconnect handler got
 
 
 def new_server():
@@ -79,23 +78,11 @@ def new_server():
 
     return sio
 
-# %% [markdown]
-# Each client writes down the reasons its own `disconnect` handler gets, and any
-# `goodbye` event (we will need it later). As in notebook 02: `handle_sigint=False`
-# always, and `reconnection=False` for now. `close_client` (from `chatkit.sio`) stops a
-# client like `client.shutdown()` and also closes what python-engineio can leave open
-# after a connection that went silent (aiohttp would complain about it on stderr later).
-
-# %%
-client_saw = {}   # name -> reasons its disconnect handler got
-goodbyes = {}     # name -> "goodbye" events it got
-
 
 async def new_client(name, url):
     client = socketio.AsyncClient(handle_sigint=False, reconnection=False)
-    client_saw[name], goodbyes[name] = [], []
+    client_saw[name] = []
     client.on("disconnect", client_saw[name].append)
-    client.on("goodbye", goodbyes[name].append)
     await running.track(f"nb03-{name}", lambda: close_client(client))
     await client.connect(url, auth={"name": name}, transports=["websocket"])
     return client
@@ -103,64 +90,104 @@ async def new_client(name, url):
 # %% [markdown]
 # ## The server closes everyone
 #
-# A Node.js socket.io server has `io.close()`: every socket closes (the server's reason:
-# `"server shutting down"`), then the connections underneath close. Three clients
-# connect to a fresh server; python-socketio has no `close()`, so let us try the
-# method whose name sounds right, `shutdown()`:
+# Node.js has `io.close()`. python-socketio has no `close()`, but it has `shutdown()`.
+#
+# **Predict:** three clients are connected and the server calls `await sio.shutdown()`.
+# A second later, how many are still connected?
 
 # %%
 sio = new_server()
 server = await serve(sio, name="nb03-close")
 trio = {name: await new_client(name, server.url) for name in ("alice", "bob", "carol")}
 await sio.shutdown()
-await asyncio.sleep(1)  # a whole ping interval later:
+await asyncio.sleep(1)
 print("after shutdown():", {name: client.connected for name, client in trio.items()})
 
 # %% [markdown]
-# Nobody was disconnected. `AsyncServer.shutdown()` only stops engine.io's background
-# task (the one that notices clients that stopped answering pings); connections stay
-# open, events still flow. To close every connection, disconnect each client: the server
-# knows them all (`get_participants` lists the clients of a namespace, here `/`).
+# All three: `shutdown()` only stops engine.io's background task (the one that drops
+# clients that stopped answering pings). To close connections, the server disconnects
+# each client it knows (`get_participants` lists a namespace's clients):
 
 # %%
 for sid, _ in list(sio.manager.get_participants("/", None)):
     await sio.disconnect(sid)
 
 await running.wait_for(lambda: all(client_saw[name] for name in trio), timeout=5)
-print("clients saw:", client_saw)
-print("server saw: ", server_saw)
-await server.stop()
+print("clients saw:", {name: client_saw[name] for name in trio})
+print("server saw: ", server_saw[-3:])
 
 # %% [markdown]
-# Every client got socket.io's **DISCONNECT** packet, a goodbye: the reason on both
-# sides is `"server disconnect"`, and a client that reconnects on its own (JavaScript's
-# does, by default) does **not** reconnect after it: the server asked it to go.
-# (`server.stop()` from `chatkit.sio.serve` does this loop for you before the web
-# server stops.)
+# Each client got socket.io's DISCONNECT packet, a goodbye: `"server disconnect"` on both
+# sides, and no socket.io client reconnects after it.
 #
-# `io.close()` in Node.js does not say goodbye: it closes the connections underneath,
-# so the clients see a lost connection (`"transport close"`) and **try to come back**.
-# That is what you want when the server restarts, and what the course's chat server
-# does when it stops (later in this notebook). Side by side:
+# ### One namespace, or the whole connection
 #
-# | to end every connection | Node.js server | python-socketio | clients see |
+# One connection can carry several namespaces (notebook 04). `sio.disconnect(sid)` ends
+# one, like JavaScript's `socket.disconnect()`. The article's `socket.disconnect(true)`
+# passes `close`: "if `true`, closes the underlying connection" (socket.io's source), so
+# the client leaves all its namespaces. python-socketio has no such flag: disconnect the
+# client in each namespace of its connection.
+
+# %%
+async def disconnect_connection(sio, sid, namespace="/"):
+    """JavaScript's socket.disconnect(true): the client leaves every namespace it is in."""
+    eio_sid = sio.manager.eio_sid_from_sid(sid, namespace)  # the connection under it
+    for each in list(sio.manager.get_namespaces()):
+        if (other := sio.manager.sid_from_eio_sid(eio_sid, each)) is not None:
+            await sio.disconnect(other, namespace=each)
+
+# %% [markdown]
+# eve connects to `/` and `/news` over one connection:
+
+# %%
+sio = new_server()
+sio.on("connect", lambda sid, environ, auth: None, namespace="/news")
+server = await serve(sio, name="nb03-close")
+eve = socketio.AsyncClient(handle_sigint=False, reconnection=False)
+await running.track("nb03-eve", lambda: close_client(eve))
+await eve.connect(server.url, namespaces=["/", "/news"], auth={"name": "eve"},
+                  transports=["websocket"])
+await sio.disconnect(eve.get_sid("/"))
+await running.wait_for(lambda: "/" not in eve.namespaces, timeout=5)
+print("after disconnect(sid):           ", list(eve.namespaces), "connected:", eve.connected)
+await disconnect_connection(sio, eve.get_sid("/news"), "/news")
+await running.wait_for(lambda: not eve.connected, timeout=5)
+print("after disconnect_connection(sid):", list(eve.namespaces), "connected:", eve.connected)
+
+# %% [markdown]
+# Without its last namespace a socket.io client closes the connection itself, in Python
+# and in JavaScript. The server can also close it one layer down, through its engine.io
+# server:
+
+# %%
+await eve.connect(server.url, namespaces=["/", "/news"], auth={"name": "eve"},
+                  transports=["websocket"])
+await sio.eio.disconnect(sio.manager.eio_sid_from_sid(eve.get_sid("/"), "/"))
+await running.wait_for(lambda: not eve.connected, timeout=5)
+print("after sio.eio.disconnect(eio_sid):", list(eve.namespaces), "connected:", eve.connected)
+
+# %% [markdown]
+# Python's client leaves both namespaces (`"server disconnect"`, no reconnection);
+# JavaScript's does not: python-engineio 4.15 sends engine.io's CLOSE packet over the
+# WebSocket, which socket.io-client ignores there. In Node and in Chromium it noticed only
+# when the pings stopped (`"ping timeout"`, 45 s by default), and would reconnect.
+# `disconnect_connection` works with both.
+#
+# | to end connections | Node.js server | python-socketio | clients then |
 # |---|---|---|---|
-# | with a goodbye: stay away | `io.disconnectSockets(true)` | `await sio.disconnect(sid)` for each sid | `io server disconnect` (JS), `server disconnect` (Python); no reconnection |
-# | without: come back later | `io.close()` | stop the web server (`ChatServer.stop()`) | `transport close` (JS), `transport error` (Python); they reconnect |
-# | neither | | `await sio.shutdown()` | nothing: it stops a background task only |
+# | goodbye, one namespace | `socket.disconnect()`, `io.disconnectSockets()` | `await sio.disconnect(sid, namespace=...)` | stay away: `io server disconnect` (JS), `server disconnect` (Python) |
+# | goodbye, whole connections | `socket.disconnect(true)`, `io.disconnectSockets(true)` | `disconnect_connection` above; for everyone, `chatkit.sio.stop_server` | the same, in every namespace |
+# | no goodbye | `io.close()` | stop the web server without one (chatkit's `ChatServer.stop()`) | `transport close` (JS), `transport error` (Python); they reconnect |
+# | nothing at all | | `await sio.shutdown()` | nothing |
 
 # %% [markdown]
 # ## Why did it end? The reasons, on both sides
 #
-# To break connections on purpose we put a **relay** between a client and the server
-# (`chatkit.faults.relay`): a small TCP forwarder in this kernel. The client connects to
-# `link.url` instead of `server.url`, and the relay can `cut()` the connection (both
-# ends see it close at once, as when a server process dies or a router resets it), or
-# `silence()` it: nothing passes any more and nobody is told, like a pulled cable or a
-# Wi-Fi network that vanished. Then only missing pings give it away.
-#
-# `ending(end)` connects a client named after the function `end`, ends its connection
-# with it, and returns what each side's `disconnect` handler was told.
+# A **relay** (`chatkit.faults.relay`, a small TCP forwarder in this kernel) breaks
+# connections on purpose. The client connects to `link.url`; `link.cut()` resets its
+# connection (both ends see it close, as when a server process dies), `link.silence()`
+# stops forwarding and tells no one (a pulled cable). `ending(end)` connects a client
+# named after `end`, ends its connection that way, and returns what each side was told.
 
 # %%
 sio = new_server()
@@ -169,15 +196,13 @@ server = await serve(sio, name="nb03")
 
 async def ending(end):
     name = end.__name__
+    server_saw.clear()  # only this ending's reasons
     link = await relay(server.url, name="nb03-link")
     client = await new_client(name, link.url)
     await end(client, link)
-    await running.wait_for(lambda: client_saw[name] and name in dict(server_saw), timeout=10)
+    await running.wait_for(lambda: client_saw[name] and server_saw, timeout=10)
     await link.stop()
-    return client_saw[name][0], dict(server_saw)[name]
-
-# %% [markdown]
-# Four ways to end:
+    return client_saw[name][0], server_saw[0][1]
 
 # %%
 async def client_leaves(client, link):
@@ -196,337 +221,65 @@ async def line_goes_silent(client, link):
     link.silence()
 
 # %% [markdown]
-# Each one runs for real; the silent one takes about two seconds, the time the two
-# sides need to give up on each other (`ping_interval` + `ping_timeout`).
+# The silent one takes two seconds, `ping_interval + ping_timeout`:
 
 # %%
-observed = {}
+print(f"{'what happened':17} | {'Python client':17} | Python server")
 for end in [client_leaves, server_ends_it, line_is_cut, line_goes_silent]:
-    observed[end.__name__] = await ending(end)
+    client_reason, server_reason = await ending(end)
+    print(f"{end.__name__:17} | {client_reason:17} | {server_reason}")
 
 # %% [markdown]
-# Next to them, the names the JavaScript libraries use for the same endings (from the
-# socket.io documentation, not from this run):
+# The JavaScript client, socket.io-client 4.8.4, observed through the same relay and kind
+# of server, in Node 20 and in Chromium 156 (the same in both); the Node.js server's
+# reasons are from socket.io 4.8's source:
+#
+# | what happened | socket.io-client | socket.io server (Node) |
+# |---|---|---|
+# | client_leaves | `io client disconnect` | `client namespace disconnect` |
+# | server_ends_it | `io server disconnect` | `server namespace disconnect` |
+# | line_is_cut, or the server process killed | `transport close` | `transport close` |
+# | line_goes_silent | `ping timeout` | `ping timeout` |
+# | the server sends bytes that are not a WebSocket frame, or not engine.io | `transport error` | |
+# | ... engine.io, but not socket.io | `parse error` | |
+#
+# A cut line gives the browser's WebSocket `close` (code 1006) and no `error`; only the
+# malformed frame brought an `error` first. So:
+# - **The Python server cannot tell a Python client that left from one cut off**: both
+#   read `"transport close"`, since that client closes its WebSocket before its
+#   DISCONNECT packet has gone out (python-engineio 4.15). The JavaScript client's arrives:
+#   `"client disconnect"`.
+# - **The Python client has three reasons**; `transport error` covers every failure.
+# - **Only the heartbeat finds a silent line**: 45 s with the defaults.
+# - The two goodbyes are final; after every other reason socket.io clients reconnect.
+
+# %% [markdown]
+# ## Exercise 1 (warm-up): leave politely, and tell the others
+#
+# A client that wants the server to *know* it leaves on purpose must say so. The article
+# emits `close`, and the server answers `socket.disconnect(true)`. `close` is not reserved
+# in socket.io, but it names an event one layer down (the WebSocket's, engine.io's, the
+# JavaScript Manager's): call yours `bye`.
+#
+# Write a server `ex = socketio.AsyncServer(async_mode="aiohttp")`; clients connect with
+# `auth={"name": ...}`.
+# 1. **`bye`** (no arguments): send that client a `goodbye` event with
+#    `"goodbye, <name>"`, then disconnect it.
+# 2. **`left`**: whenever a client goes, after `bye` **or in any other way**, every client
+#    still connected gets `left` with the name of the one who went.
+#
+# `await exercises.check_bye_and_left(ex)` serves it, connects three clients, makes one
+# say `bye` and another hang up. Write it in the next cell, then run the check there.
+# Stuck? The solution is below, folded (running it replaces your version with ours).
 
 # %%
-javascript = {  # what happened: (socket.io-client in a browser, socket.io on Node.js)
-    "client_leaves": ("io client disconnect", "client namespace disconnect"),
-    "server_ends_it": ("io server disconnect", "server namespace disconnect"),
-    "line_is_cut": ("transport close", "transport close"),
-    "line_goes_silent": ("ping timeout", "ping timeout"),
-}
-print(f"{'what happened':17} | {'Python client':17} | {'Python server':17} | "
-      f"{'JS client':20} | JS server")
-for case, (client_reason, server_reason) in observed.items():
-    js_client, js_server = javascript[case]
-    print(f"{case:17} | {client_reason:17} | {server_reason:17} | {js_client:20} | {js_server}")
+# Your answer: make `ex` and its handlers here, then run
+# await exercises.check_bye_and_left(ex)
 
 # %% [markdown]
-# What the table says:
-# - **The server cannot tell a client that left from one that was cut off.** Both read
-#   `"transport close"`: python-socketio's client closes its WebSocket before the
-#   DISCONNECT packet it queued has gone out (python-engineio 4.15), so the server never
-#   hears that it was on purpose. The JavaScript client sends it, and a Node server then
-#   says `"client namespace disconnect"`. Over HTTP long-polling the packet does arrive,
-#   and the Python server says `"client disconnect"`.
-# - **The Python client has three reasons only**: `"client disconnect"`,
-#   `"server disconnect"`, and `"transport error"` for everything that went wrong, a
-#   cut line and a silent one alike. The browser tells `"transport close"`,
-#   `"transport error"` and `"ping timeout"` apart.
-# - **Only the heartbeat finds a silent line.** The server pings every `ping_interval`;
-#   a client that does not answer within `ping_timeout` is dropped: `"ping timeout"`.
-#   The client, for its part, gives up when nothing at all arrived for
-#   `ping_interval + ping_timeout`. With the defaults (25 s + 20 s) a vanished client
-#   stays "connected" for up to 45 s.
-# - Explicit endings (`client disconnect`, `server disconnect`) are final: socket.io
-#   clients reconnect only after the others.
+# ### Solution
 
-# %% [markdown]
-# ## A client asks to leave
-#
-# So a client that wants the server to *know* it left on purpose had better ask. It
-# emits an event of its own; the server says goodbye and disconnects it:
-#
-# ```js
-# // the same in JavaScript: browser and Node.js server
-# socket.emit("bye");
-# io.on("connection", (socket) => {
-#   socket.on("bye", () => { socket.emit("goodbye", "goodbye!"); socket.disconnect(true); });
-# });
-# ```
-#
-# Why `bye` and not `close`? `close` is not a reserved socket.io name: the reserved ones
-# are `connect`, `connect_error`, `disconnect`, `disconnecting`, `newListener` and
-# `removeListener` (and `message` is what `send()` emits). A `close` event would work.
-# But `close` is already the name of an event one layer down, where it means something
-# else: the browser's WebSocket `onclose` (notebook 01), engine.io's socket, and the
-# JavaScript client's Manager (`socket.io.on("close", ...)`, the connection closed).
-# A reader of `socket.on("close", ...)` cannot tell which one you meant; `bye` says it.
-# The guard from notebook 02 agrees (its refusal of `disconnect` is shown on purpose):
-
-# %%
-for event in ["close", "bye", "disconnect"]:
-    try:
-        print(f"{check_event_name(event)!r} is free to use")
-    except ValueError as error:
-        print("refused:", error)
-
-# %% [markdown]
-# The handler sends the goodbye **first**: one connection delivers in order, so the
-# goodbye arrives before the DISCONNECT packet. After `disconnect(sid)`, nothing sent to
-# that client reaches it.
-
-# %%
-@sio.on("bye")
-async def bye(sid):
-    await sio.emit("goodbye", f"goodbye, {names[sid]}", to=sid)
-    await sio.disconnect(sid)
-
-
-dave = await new_client("dave", server.url)
-await dave.emit("bye")
-await running.wait_for(lambda: client_saw["dave"], timeout=5)
-print("dave got:  ", goodbyes["dave"], "| connected:", dave.connected)
-print("dave saw:  ", client_saw["dave"])
-print("server saw:", server_saw[-1])
-
-# %% [markdown]
-# Both sides now agree on what happened: `"server disconnect"`, a deliberate ending, so
-# no client library will try to reconnect. And the server did its part: its `bye`
-# handler is the place to clean up (leave rooms, tell the others, save state). `bye`
-# also arrived after every event dave sent before it, since one connection keeps its
-# order; `await dave.disconnect()`, on the other hand, returns before the server has
-# even noticed.
-
-# %% [markdown]
-# ## The server restarts: reconnection with back-off
-#
-# Now the course's chat server, `chatkit.server.ChatServer`, and its client,
-# `chatkit.client.ChatClient`. They speak the chat protocol of this course
-# (`docs/protocol.md`): a client connects to the namespace `/chat` with its name,
-# `join`s rooms, `say`s things, and everyone in the room receives each message as a
-# `said` event with an **id** that grows with every message.
-#
-# `ChatServer(db=...)` keeps messages in a SQLite file, so that they, and their ids,
-# survive a restart. ada connects and says something:
-
-# %%
-chat_dir = tempfile.TemporaryDirectory()  # removed again by running.stop_all()
-await running.track("nb03-chat-dir", lambda: asyncio.to_thread(chat_dir.cleanup))
-db = Path(chat_dir.name) / "chat.db"
-chat = ChatServer(db=db, ping_interval=1, ping_timeout=1)
-first = await chat.start(name="nb03-chat")
-ada = await ChatClient("ada", rooms=["lobby"], reconnect_delay=0.25).connect(chat.url)
-print("ada is", ada.status.value, "| her message got id", await ada.say("lobby", "hi all"))
-
-# %% [markdown]
-# The server stops. `ChatServer.stop()` closes every WebSocket with code 1001 ("going
-# away"), no socket.io goodbye: the `io.close()` way, so clients come back. ada's client
-# waits 0.25 s before it tries again (less a random part of it, so that a classroom
-# does not reconnect all at once), then twice as long after each failure, up to 5
-# attempts. We start a new server **on the same port** while she waits for her third:
-
-# %%
-await chat.stop()
-await running.wait_for(lambda: ada.detail == "attempt 3 of 5", timeout=10)
-chat = ChatServer(db=db, ping_interval=1, ping_timeout=1)
-await chat.start(name="nb03-chat", port=first.port)
-await running.wait_for(lambda: ada.connected, timeout=10)
-print(*ada.statuses, sep="\n")
-print("and her next message got id", await ada.say("lobby", "back again"))
-
-# %% [markdown]
-# Her statuses went connected → reconnecting (attempt 1, 2, 3) → connected, on their
-# own. The ids went on from where they were, because the messages are in the file.
-# (Without `db`, the new server would start again at id 1, and ada's client, which
-# already saw id 1, would take the next messages for ones it had: a client that resumes
-# by id needs ids that never go back.)
-#
-# In JavaScript this is on by default, with the same idea and other numbers:
-#
-# ```js
-# const socket = io(url, { reconnectionDelay: 1000, reconnectionDelayMax: 5000,
-#                          randomizationFactor: 0.5, reconnectionAttempts: Infinity });
-# socket.io.on("reconnect_attempt", (attempt) => console.log("attempt", attempt));
-# socket.io.on("reconnect", () => console.log("back"));
-# ```
-#
-# python-socketio's own `AsyncClient(reconnection=True)` does it too
-# (`reconnection_delay`, `reconnection_delay_max`, `reconnection_attempts`,
-# `randomization_factor`). Coming back is the easy half, though. What about what was
-# said while you were away?
-
-# %% [markdown]
-# ## A drop in the middle of a conversation
-#
-# bob joins the lobby and talks. Two listen:
-# - **ada**, a `ChatClient`: when it reconnects it sends, in `auth`, its `rooms`, the
-#   last message id it saw (`offset`) and its `session`; the server replays every
-#   `said` of those rooms after `offset`, in order, before anything new. It also sends
-#   again, with the same `client_id`, any message of hers the server had not
-#   acknowledged, and the server keeps each `client_id` once. That is **resume**.
-# - **cy**, a plain python-socketio client with its own automatic reconnection, that
-#   asks to be put back in the lobby (`rooms`) but sends no `offset`: no resume. She
-#   connects through a relay, so that we can cut her line, and waits exactly one second
-#   before reconnecting (`randomization_factor=0`), so that this notebook counts the
-#   same on every run.
-
-# %%
-bob = await ChatClient("bob", rooms=["lobby"]).connect(chat.url)
-cy_link = await relay(chat.url, name="nb03-cy-link")
-cy_got = []  # every `said` event cy received
-cy = socketio.AsyncClient(handle_sigint=False, reconnection_delay=1, randomization_factor=0)
-cy.on("said", lambda data: cy_got.append(Message.from_dict(data)), namespace="/chat")
-await running.track("nb03-cy", lambda: close_client(cy))
-await cy.connect(cy_link.url, namespaces=["/chat"], transports=["websocket"],
-                 auth={"name": "cy", "rooms": ["lobby"]})
-print("ada:", ada.status.value, "| bob:", bob.status.value, "| cy connected:", cy.connected)
-
-# %% [markdown]
-# bob says ten things, numbered, and each arrives at both listeners:
-
-# %%
-sent = []  # what bob said, in order
-
-
-async def bob_says(first, last):
-    for number in range(first, last + 1):
-        sent.append(f"bob #{number}")
-        await bob.say("lobby", sent[-1])
-
-
-def from_bob(messages):
-    return [message.text for message in messages if message.name == "bob"]
-
-# %%
-await bob_says(1, 10)
-await running.wait_for(lambda: from_bob(ada.messages("lobby"))[-1:] == ["bob #10"], timeout=5)
-await running.wait_for(lambda: from_bob(cy_got)[-1:] == ["bob #10"], timeout=5)
-print("ada has", len(from_bob(ada.messages("lobby"))), "| cy has", len(from_bob(cy_got)))
-
-# %% [markdown]
-# Now both lines break: ada's client drops its WebSocket (`drop_connection()`, what a
-# network failure does to it), and cy's relay cuts hers. While they are away, bob goes
-# on talking, and ada, whose client is reconnecting, asks a question.
-
-# %%
-await ada.drop_connection()
-cy_link.cut()
-await running.wait_for(lambda: ada.status is Status.RECONNECTING and not cy.connected,
-                       timeout=5)
-question = asyncio.ensure_future(ada.say("lobby", "did I miss anything?"))
-await bob_says(11, 20)
-await running.wait_for(lambda: ada.connected and cy.connected, timeout=10)
-await running.wait_for(question, timeout=10)  # answered once she is back
-await bob_says(21, 30)
-print("ada:", *ada.statuses[-2:], "| cy connected:", cy.connected)
-
-# %% [markdown]
-# Count. One connection keeps its order, so once `bob #30` has arrived, everything
-# that will ever arrive has. For each listener: how many of bob's 30 messages it got,
-# how many it lost, how many it got twice, and whether they came in the order bob said
-# them.
-
-# %%
-def count(who, got):
-    lost = [text for text in sent if text not in got]
-    print(f"{who}: got {len(got)} of {len(sent)}, lost {len(lost)}, "
-          f"duplicated {len(got) - len(set(got))}, "
-          f"in order: {got == [text for text in sent if text in got]}")
-    if lost:
-        print(f"    lost: {lost[0]} to {lost[-1]}")
-
-
-await running.wait_for(lambda: "bob #30" in from_bob(ada.messages("lobby")), timeout=5)
-await running.wait_for(lambda: "bob #30" in from_bob(cy_got), timeout=5)
-count("ada", from_bob(ada.messages("lobby")))
-count("cy ", from_bob(cy_got))
-
-# %% [markdown]
-# ada lost nothing and got nothing twice: the ten messages said while she was away were
-# replayed when she came back, in order, before the new ones. cy got everything after
-# her reconnection, and nothing of what was said in between: socket.io itself does not
-# keep messages for a client that is away. And ada's question, said while she was
-# offline, reached bob once:
-
-# %%
-asked = [m.text for m in bob.messages("lobby")].count("did I miss anything?")
-print("bob received ada's question", asked, "time(s)")
-
-# %% [markdown]
-# How would cy fix it? She would need what ada's client does: remember the last id,
-# send it on reconnect, and drop an id she has seen already (a replay can overlap what
-# arrived live). In JavaScript, socket.io 4.6+ can do part of it for short outages
-# itself: the server option `connectionStateRecovery` keeps a client's rooms and missed
-# packets for a while (`socket.recovered` says whether it worked). With the default
-# adapter that state lives in the server's memory, and a restart loses it; our protocol
-# keeps ids and messages in the store instead.
-
-# %% [markdown]
-# ## Summary
-#
-# - To close every connection, python-socketio has no `close()`, and `shutdown()`
-#   disconnects nobody. `await sio.disconnect(sid)` for each client says goodbye:
-#   `"server disconnect"` on both sides, and no client comes back. Stopping the web
-#   server without a goodbye (`ChatServer.stop()`, like Node's `io.close()`) lets
-#   clients reconnect.
-# - A disconnect handler gets a reason. Python client: `client disconnect`,
-#   `server disconnect`, `transport error`. Python server: `client disconnect` (polling
-#   only), `server disconnect`, `transport close`, `transport error`, `ping timeout`.
-#   JavaScript has its own names (`io server disconnect`, `io client disconnect`,
-#   `ping timeout`, `transport close`, `transport error`).
-# - A connection that goes silent is found only by the heartbeat: after
-#   `ping_interval + ping_timeout` at most. Keep them short in tests, sane in
-#   production.
-# - A client that wants the server to know it is leaving asks (`bye`); the server says
-#   goodbye first, then `disconnect(sid)`. Pick event names that say what they mean:
-#   `close` is free in socket.io, but taken one layer down.
-# - Reconnection with back-off brings a client back; only **resume** (rooms, `offset`,
-#   replay in order, duplicates dropped by id, messages re-sent with a `client_id`)
-#   brings back what was said meanwhile. A plain client loses it, silently.
-#
-# **Further reading**
-# - socket.io: [client socket and its disconnect reasons](https://socket.io/docs/v4/client-socket-instance/#disconnect),
-#   [server socket and its reasons](https://socket.io/docs/v4/server-socket-instance/#disconnect),
-#   [how reconnection works and its options](https://socket.io/docs/v4/client-options/#reconnection),
-#   [offline behaviour and buffered events](https://socket.io/docs/v4/client-offline-behavior/),
-#   [connection state recovery](https://socket.io/docs/v4/connection-state-recovery),
-#   [delivery guarantees](https://socket.io/docs/v4/delivery-guarantees) (at most once,
-#   unless you build more, as our protocol does)
-# - python-socketio: [client guide, disconnecting and reconnecting](https://python-socketio.readthedocs.io/en/stable/client.html),
-#   [server guide, disconnect handler reasons](https://python-socketio.readthedocs.io/en/stable/server.html)
-# - The chat protocol, `docs/protocol.md`: resuming after a lost connection
-# - Used here: `socketio.AsyncServer` (`disconnect`, `shutdown`,
-#   `manager.get_participants`), `socketio.AsyncClient` (`disconnect`, reconnection
-#   options); `chatkit.sio.serve`, `close_client`, `check_event_name`;
-#   `chatkit.faults.relay` (`cut`, `silence`); `chatkit.tasks.leftover_tasks`;
-#   `chatkit.server.ChatServer` (`db`, `start(port=...)`, `stop`);
-#   `chatkit.client.ChatClient` (`statuses`, `detail`, `say`, `messages`,
-#   `drop_connection`); `chatkit.running.track`, `wait_for`, `stop_all`;
-#   `chatkit.exercises.check_bye_and_left`.
-#
-# **Next:** notebook 04, where a conversation splits into rooms and namespaces.
-
-# %% [markdown]
-# ## Exercise: leave politely, and tell the others
-#
-# Write a socket.io server `ex` (a new `socketio.AsyncServer(async_mode="aiohttp")`).
-# Clients connect with `auth={"name": ...}`.
-# 1. **`bye`** (no arguments): send that client a `goodbye` event whose data is
-#    `"goodbye, <name>"`, then disconnect it from the server side.
-# 2. **`left`**: whenever a client goes, after `bye` **or in any other way** (it calls
-#    `disconnect()` itself, its connection breaks), every client still connected gets a
-#    `left` event whose data is the name of the one who went.
-#
-# Don't serve it: `exercises.check_bye_and_left(ex)` serves it on a free port, connects
-# three clients, makes one say `bye` and another hang up, and tells you what is wrong,
-# if anything. (A hint: one handler runs however a client goes.)
-#
-# **Try it yourself first** (in a new cell, or replace the solution below with your own).
-# Here is one solution, in two cells:
-
-# %%
-# SOLUTION (try it yourself first: replace this cell and the next with your own code)
+# %% jupyter={"source_hidden": true}
 ex = socketio.AsyncServer(async_mode="aiohttp")
 ex_names = {}  # sid -> name
 
@@ -535,26 +288,313 @@ ex_names = {}  # sid -> name
 async def ex_connect(sid, environ, auth):
     ex_names[sid] = auth["name"]
 
-# %%
-# SOLUTION, continued
+
 @ex.on("bye")
 async def ex_bye(sid):
+    # the goodbye first: after the disconnect, nothing reaches that client
     await ex.emit("goodbye", f"goodbye, {ex_names[sid]}", to=sid)
-    await ex.disconnect(sid)  # this runs ex_disconnect below, too
+    await ex.disconnect(sid)
 
 
 @ex.on("disconnect")
-async def ex_disconnect(sid, reason):  # runs however the client went
+async def ex_disconnect(sid, reason):  # runs however the client went, after bye too
     await ex.emit("left", ex_names.pop(sid), skip_sid=sid)
 
-# %%
 await exercises.check_bye_and_left(ex)
+
+# %% [markdown]
+# ## Coming back: reconnection with back-off
+#
+# After any other reason, `AsyncClient` tries again (`reconnection=True`, the default):
+# it waits `reconnection_delay` seconds, then twice as long after each failure, up to
+# `reconnection_delay_max`. To its clients a restarting server looks like a line that is
+# down for a while: the connection breaks, and every try fails until it is back.
+# `link.down()` does that, until `link.up()`.
+#
+# **Predict:** cy waits 0.25 s before her first try, then 0.5 s, 1 s, 2 s... Her line is
+# down for 1 s. When is she back?
+
+# %%
+server = await serve(new_server(), name="nb03-back")
+link = await relay(server.url, name="nb03-link")
+refused = []  # one entry per failed try
+cy = socketio.AsyncClient(handle_sigint=False, reconnection_delay=0.25, randomization_factor=0)
+cy.on("connect_error", refused.append)
+await running.track("nb03-cy", lambda: close_client(cy))
+await cy.connect(link.url, auth={"name": "cy"}, transports=["websocket"])
+started = time.monotonic()
+link.down()
+await asyncio.sleep(1)
+link.up()
+await running.wait_for(lambda: cy.connected, timeout=10)
+waited = time.monotonic() - started
+waits = [0.25 * 2**n for n in range(len(refused) + 1)]  # 0.25, 0.5, 1, ...
+print(f"{len(refused)} tries refused; back on try {len(waits)}, after waiting",
+      " + ".join(f"{wait:g}" for wait in waits), f"= {sum(waits):g} s")
+print("measured the same, to half a second:", sum(waits) <= waited < sum(waits) + 0.5)
+
+# %% [markdown]
+# At the first try after the line came back, 0.75 s late; after a longer outage, up to
+# `reconnection_delay_max` (5 s) late. Each wait also moves by up to ±`randomization_factor`
+# (0.5) so that a class does not reconnect at once: python-socketio 5.18 adds that many
+# *seconds*, not the ±50 % its docstring says. JavaScript's defaults, the factor a
+# fraction there:
+#
+# ```js
+# const socket = io(url, { reconnectionDelay: 1000, reconnectionDelayMax: 5000,
+#                          randomizationFactor: 0.5 });  // the defaults
+# socket.io.on("reconnect_attempt", (attempt) => console.log("try", attempt));
+# ```
+#
+# Coming back is the easy half. What about what was said meanwhile?
+
+# %% [markdown]
+# ## What was said while you were away
+#
+# Your chat so far, from notebook 02 (paste your own if you like): a name in `auth`,
+# `say {"text"}` acknowledged with the message's id, `said {"id", "name", "text"}` to
+# everyone. `join_so_far` is a client of it that reconnects by itself.
+
+# %%
+def new_chat():
+    """Notebook 02's chat, as a function that makes a fresh one."""
+    chat = socketio.AsyncServer(async_mode="aiohttp")
+    ids = itertools.count(1)  # the ids of the next messages
+
+    @chat.event
+    async def connect(sid, environ, auth):
+        name = (auth or {}).get("name")
+        if not name:
+            raise socketio.exceptions.ConnectionRefusedError("Pick a name: auth needs a 'name'.")
+        await chat.save_session(sid, {"name": name})
+
+    @chat.on("say")
+    async def say(sid, data):
+        text = data.get("text") if isinstance(data, dict) else None
+        if not isinstance(text, str) or not text:
+            return {"ok": False, "error": "say needs a text, as in {'text': 'hi'}"}
+        name = (await chat.get_session(sid))["name"]
+        message = {"id": next(ids), "name": name, "text": text}
+        await chat.emit("said", message)
+        return {"ok": True, "id": message["id"]}
+
+    return chat
+
+# %%
+async def join_so_far(url, name, received, auth=None):
+    client = socketio.AsyncClient(handle_sigint=False, reconnection_delay=0.25)
+    client.on("said", received.append)
+    await running.track(f"nb03-{name}", lambda: close_client(client))
+    await client.connect(url, auth=auth or {"name": name}, transports=["websocket"])
+    return client
+
+
+def count(who, received, said):
+    got = [message["text"] for message in received if message["text"] in said]
+    lost = [text for text in said if text not in got]
+    print(f"{who}: lost={len(lost)} duplicated={len(got) - len(set(got))}", *lost)
+
+# %% [markdown]
+# bob talks; cy listens through a relay that is down while bob says three things:
+
+# %%
+chat_server = await serve(new_chat(), name="nb03-chat")
+link = await relay(chat_server.url, name="nb03-link")
+bob = await join_so_far(chat_server.url, "bob", [])
+cy_got = []
+cy = await join_so_far(link.url, "cy", cy_got)
+said = [f"bob #{n}" for n in range(1, 8)]
+for text in said[:3]:
+    await bob.call("say", {"text": text}, timeout=5)
+link.down()
+for text in said[3:6]:
+    await bob.call("say", {"text": text}, timeout=5)
+link.up()
+await running.wait_for(lambda: cy.connected, timeout=10)
+await bob.call("say", {"text": said[6]}, timeout=5)
+await running.wait_for(lambda: cy_got and cy_got[-1]["text"] == said[6], timeout=5)
+count("cy", cy_got, said)
+
+# %% [markdown]
+# cy came back by herself and lost all three: socket.io keeps nothing for a client that
+# is away (it delivers "at most once"). Losing nothing takes both sides: the server keeps
+# its messages and replays those after the last one a returning client saw; the client
+# tells it that last id, at *every* reconnection.
+#
+# **Predict:** two clients connect; `fixed` passes `auth={"name": "fixed", "offset":
+# last_id}`, `live` passes `auth=lambda: {"name": "live", "offset": last_id}`. Then
+# `last_id` becomes 6 and both lines are cut. What offsets does the server get from each?
+
+# %%
+offsets = {"fixed": [], "live": []}  # name -> the offset of each auth the server got
+spy = socketio.AsyncServer(async_mode="aiohttp")
+spy.on("connect", lambda sid, environ, auth: offsets[auth["name"]].append(auth["offset"]))
+spy_server = await serve(spy, name="nb03-spy")
+link = await relay(spy_server.url, name="nb03-link")
+last_id = 0
+fixed = await join_so_far(link.url, "fixed", [], auth={"name": "fixed", "offset": last_id})
+live = await join_so_far(link.url, "live", [], auth=lambda: {"name": "live", "offset": last_id})
+last_id = 6
+link.cut()
+await running.wait_for(lambda: all(len(seen) == 2 for seen in offsets.values()), timeout=10)
+print(offsets)
+
+# %% [markdown]
+# `fixed`'s dict was made once, with the 0 that `last_id` was then, and python-socketio
+# sends that same dict again: a server would replay everything (duplicates), or, with no
+# offset at all, nothing (lost). A function is called again: "the client will invoke it
+# to obtain the authentication data each time a connection or reconnection is attempted"
+# (`AsyncClient.connect`'s documentation; the same for `url` and `headers`). In
+# JavaScript, `io(url, { auth: (cb) => cb({ offset: lastId }) })` is called at each
+# attempt too.
+
+# %% [markdown]
+# ## Exercise 2: your chat loses nothing
+#
+# 1. **The server**, `new_chat()` changed: keep every message in a list; in `connect`,
+#    if `auth` has an `"offset"`, send that client alone (`to=sid`), in order, each
+#    `said` with a greater id. (A first connection, like bob's, sends only a name.)
+# 2. **The client**, `async def join(url, name, received)`: make a
+#    `socketio.AsyncClient(handle_sigint=False)` (it reconnects by itself) whose `said`
+#    handler appends each *new* message (the dict) to the list `received`, connect it to
+#    `url` with a **callable** `auth`, `{"name": name, "offset": <the greatest id kept>}`,
+#    and return it. Drop an id you have (keep a set of them): a replay can overlap what
+#    arrived live (the check makes your server send one old message again).
+#
+# `await exercises.check_nothing_lost(new_chat(), join)` tries your server's replay with
+# clients of its own, then calls `join` and drops ada's line while bob says three things;
+# it prints lost=0 duplicated=0 when she has each message once, in order.
+# Write it in the next cell, then run the check there. Stuck? The solution is below,
+# folded (running it replaces your version with ours).
+
+# %%
+# Your answer: write `new_chat()` (copy it from above and change it) and `join` here,
+# then run
+# await exercises.check_nothing_lost(new_chat(), join)
+
+# %% [markdown]
+# ### Solution
+
+# %% jupyter={"source_hidden": true}
+def new_chat():
+    """Notebook 02's chat, keeping its messages and replaying them after an offset."""
+    chat = socketio.AsyncServer(async_mode="aiohttp")
+    history = []  # every message said, oldest first
+
+    @chat.event
+    async def connect(sid, environ, auth):
+        name = (auth or {}).get("name")
+        if not name:
+            raise socketio.exceptions.ConnectionRefusedError("Pick a name: auth needs a 'name'.")
+        await chat.save_session(sid, {"name": name})
+        if "offset" in auth:  # coming back: what it missed, in order, to it alone
+            for message in history:
+                if message["id"] > auth["offset"]:
+                    await chat.emit("said", message, to=sid)
+
+    @chat.on("say")
+    async def say(sid, data):
+        text = data.get("text") if isinstance(data, dict) else None
+        if not isinstance(text, str) or not text:
+            return {"ok": False, "error": "say needs a text, as in {'text': 'hi'}"}
+        name = (await chat.get_session(sid))["name"]
+        message = {"id": len(history) + 1, "name": name, "text": text}
+        history.append(message)  # kept before anyone is told
+        await chat.emit("said", message)
+        return {"ok": True, "id": message["id"]}
+
+    return chat
+
+# %% jupyter={"source_hidden": true}
+async def join(url, name, received):
+    client = socketio.AsyncClient(handle_sigint=False, reconnection_delay=0.25)
+    kept = set()  # the ids of the messages in received
+
+    @client.on("said")
+    def said(message):
+        if message["id"] not in kept:  # in kept: a copy of one we have
+            kept.add(message["id"])
+            received.append(message)
+
+    await client.connect(url, transports=["websocket"],  # auth is called at each try:
+                         auth=lambda: {"name": name, "offset": max(kept, default=0)})
+    return client
+
+await exercises.check_nothing_lost(new_chat(), join)
+
+# %% [markdown]
+# ## The polished version: `ChatClient` and `ChatServer`
+#
+# chatkit's chat (`docs/protocol.md`) is this idea, with what a classroom needs on top:
+# - rooms in `auth`, next to the offset;
+# - a **history id**, so that an offset from a server that restarted without its
+#   database makes it replay everything;
+# - a **session** secret, so that a returning client takes its name back from a
+#   connection the server still thinks alive;
+# - a **lock**: a message said during a replay waits until the replay is out. (In your
+#   chat it can arrive in the middle of one, which is why your client keeps a set of ids
+#   instead of dropping every id below the last.)
+# - **pending says**: one made while offline is sent again with the same `client_id`
+#   until acknowledged, and the server keeps each `client_id` once.
+#
+# ada asks something while her line is down:
+
+# %%
+chat = ChatServer()
+await chat.start(name="nb03-chatserver")
+link = await relay(chat.url, name="nb03-link")
+ada = await ChatClient("ada", rooms=["lobby"], reconnect_delay=0.25).connect(link.url)
+bob = await ChatClient("bob", rooms=["lobby"]).connect(chat.url)
+link.down()
+await running.wait_for(lambda: ada.status is Status.RECONNECTING, timeout=5)
+question = asyncio.ensure_future(ada.say("lobby", "did I miss anything?"))
+for n in range(1, 4):
+    await bob.say("lobby", f"bob #{n}")
+link.up()
+print("her question, acknowledged once she is back, has id",
+      await running.wait_for(question, timeout=10))
+
+# %%
+await bob.say("lobby", "bob #4")  # once it is in, so is all before it (one connection)
+await running.wait_for(lambda: all(who.messages("lobby")[-1].text == "bob #4"
+                                   for who in (ada, bob)), timeout=5)
+count("ada", [{"text": m.text} for m in ada.messages("lobby")], [f"bob #{n}" for n in range(1, 5)])
+asked = [m.text for m in bob.messages("lobby")].count("did I miss anything?")
+print("bob got her question", asked, "time(s)")
+
+# %% [markdown]
+# ## Summary
+#
+# - `sio.disconnect(sid)` says goodbye in one namespace (JavaScript's
+#   `socket.disconnect()`); `socket.disconnect(true)` ends the whole connection, in Python
+#   by disconnecting the client in each namespace. `shutdown()` disconnects nobody.
+#   Stopping without a goodbye (`io.close()`) lets clients come back.
+# - Each side gets a reason. Python's client knows three; the JavaScript client tells a
+#   cut line (`transport close`) from a silent one (`ping timeout`) and from garbage
+#   (`transport error`, `parse error`). Only the heartbeat finds a silent line.
+# - A client that leaves on purpose asks (`bye`); the server says goodbye, then
+#   disconnects it; the `disconnect` handler runs however a client went.
+# - Reconnection brings a client back at its next try, and nothing said meanwhile.
+# - Resume: the server keeps messages and replays those after the client's offset; the
+#   client sends its last id from a *callable* `auth`, and drops ids it has.
+#
+# **Further reading.** socket.io: [client](https://socket.io/docs/v4/client-socket-instance/#disconnect)
+# and [server](https://socket.io/docs/v4/server-socket-instance/#disconnect) disconnect
+# reasons, [reconnection options](https://socket.io/docs/v4/client-options/#reconnection),
+# [delivery guarantees](https://socket.io/docs/v4/delivery-guarantees),
+# [connection state recovery](https://socket.io/docs/v4/connection-state-recovery) (Node,
+# 4.6+: missed packets of a short outage, kept in the server's memory). python-socketio:
+# [the client](https://python-socketio.readthedocs.io/en/stable/client.html). The chat
+# protocol: `docs/protocol.md`, "Resuming after a lost connection".
+#
+# **Next:** [04 · rooms and namespaces](04-rooms-namespaces.ipynb), where the chat splits
+# into rooms and a whisper reaches one name.
 
 # %% [markdown]
 # ## Clean up
 #
-# Stop every client, relay and server (newest first, so clients leave before the
-# servers go), and check that python-socketio left no background task behind.
+# Stop every client, relay and server (newest first), and check that python-socketio
+# left no background task behind.
 
 # %%
 print("stopped:", await running.stop_all())

@@ -37,15 +37,33 @@ class Exercise:
             await result
 
 
+def takes_pair(check: Callable[..., Any]) -> Callable[..., Any]:
+    """A check of two answers, check(server, join) (notebook 03), given as one pair."""
+    def call(answer: tuple, **options: Any) -> Any:
+        return check(*answer, **options)
+    call.__wrapped__ = check  # inspect.unwrap finds the check itself
+    return call
+
+
 EXERCISES = {
     "00-staleness": Exercise(exercises.check_staleness, lambda: answers.staleness),
+    "00-values-seen": Exercise(exercises.check_values_seen, lambda: answers.values_seen),
     "01-shout": Exercise(exercises.check_shout_server, lambda: answers.shout),
+    "01-json-chat": Exercise(exercises.check_json_chat, answers.json_chat, wait=2),
     "02-events": Exercise(exercises.check_add_and_shout, answers.events_server, wait=2),
+    "02-chat": Exercise(exercises.check_socketio_chat, answers.chat_server, wait=2),
     "03-leaving": Exercise(exercises.check_bye_and_left, answers.leaving_server, wait=2),
+    "03-nothing-lost": Exercise(takes_pair(exercises.check_nothing_lost), lambda: (
+        answers.nothing_lost_server(), answers.resuming_join), wait=2),
+    "04-join": Exercise(exercises.check_join, answers.rooms_server, wait=2),
     "04-rooms": Exercise(exercises.check_rooms_and_whispers, answers.rooms_server, wait=2),
-    "05-panel": Exercise(exercises.check_me_command, lambda: answers.say_with_me, wait=5),
+    "05-panel": Exercise(exercises.check_panel, lambda: answers.make_panel, wait=5),
+    "05-members": Exercise(exercises.check_member_list,
+                           lambda: answers.make_panel_with_members, wait=5),
     "06-classroom": Exercise(exercises.check_announce_to_busiest,
                              lambda: answers.announce_to_busiest, wait=5),
+    "06-strikes": Exercise(exercises.check_three_strikes, lambda: answers.three_strikes,
+                           wait=5),
 }
 SOCKETIO = ["02-events", "03-leaving", "04-rooms"]
 
@@ -90,10 +108,11 @@ async def test_puts_the_learners_handlers_back(exercise):
     (exercises.check_bye_and_left, lambda: socketio.AsyncClient(handle_sigint=False),
      "pass the server object"),
     (exercises.check_rooms_and_whispers, lambda: lambda: None, "pass the server object"),
-    (exercises.check_me_command, lambda: "* alice waves", "pass the function itself"),
+    (exercises.check_panel, lambda: "a panel", "pass the function itself"),
     (exercises.check_announce_to_busiest, lambda: None, "pass the function itself"),
+    (exercises.check_three_strikes, lambda: "mute", "pass the function itself"),
 ], ids=["01-called-handler", "02-a-function", "03-a-client", "04-a-lambda", "05-a-text",
-        "06-none"])
+        "06-none", "06-a-text"])
 async def test_a_wrong_argument_says_what_to_pass(check, wrong, hint):
     """Passing something other than the answer fails at once, saying what to pass."""
     argument = wrong()
@@ -139,10 +158,10 @@ class ForgetfulRoom(socketio.AsyncNamespace):
 class NamelessChat(socketio.AsyncNamespace):
     """Notebook 04 as a class: on_join reads names it never kept."""
 
-    async def on_join(self, sid, room):
-        await self.enter_room(sid, room)
+    async def on_join(self, sid, data):
+        await self.enter_room(sid, data["room"])
         return sorted(self.names[other]  # AttributeError: it never made self.names
-                      for other, _ in self.server.manager.get_participants(NS, room))
+                      for other, _ in self.server.manager.get_participants(NS, data["room"]))
 
 
 @pytest.mark.parametrize("name, namespace, hint, wait", [
