@@ -20,6 +20,10 @@ def check_staleness(staleness: Callable[[Sequence[float], Sequence[float]], list
     it waited to be seen: the time from its publication to the first poll at or after it,
     or None when no poll came after it.
     """
+    from chatkit import polling  # the notebook's measurement uses this one
+    hint(staleness is not polling.staleness,
+         "that is chatkit's own staleness, the one the measurement above used: write yours "
+         "(a loop over the updates, finding the first poll at or after each) and pass that")
     cases = [
         ([0.1, 0.25, 0.9], [0.0, 0.5, 1.0], [0.4, 0.25, 0.1],
          "each update waits for the first poll at or after it"),

@@ -147,3 +147,10 @@ def test_values_seen_checks_the_count_of_the_long_run():
 
     with pytest.raises(AssertionError, match=r"your function says 5 were seen, expected 6"):
         exercises.check_values_seen(off_on_long_runs)
+
+
+def test_chatkits_own_staleness_is_refused_as_a_shortcut():
+    """Passing chatkit.polling.staleness would check nothing the learner wrote."""
+    from chatkit import polling
+    with pytest.raises(AssertionError, match="chatkit's own staleness"):
+        exercises.check_staleness(polling.staleness)
