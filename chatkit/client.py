@@ -14,19 +14,19 @@ of docs/protocol.md (:mod:`chatkit.protocol`), so they work with
     event.data.text                              # 'hello': a protocol.Message
     await ada.disconnect()
 
-A :class:`ChatClient` reconnects by itself, a bounded number of times, and stops at once
-when the server refuses (a wrong code will not become right by retrying); it resumes
-with nothing lost and nothing twice (:mod:`chatkit.resume`). Every payload the server
-sends is checked once and becomes a :class:`~chatkit.protocol.Message`, ``Presence``,
-``Notice`` or ``Welcome``; one that breaks the protocol is logged and ignored. Handlers
-never print (output from a background task lands in the wrong cell): received events
-are kept in :attr:`ChatClient.events` and handed out by :meth:`ChatClient.next`.
+A :class:`ChatClient` reconnects by itself for as long as it lives (:mod:`chatkit.retry`),
+so a class whose server restarts comes back, but never after a refusal or a kick (a wrong
+code will not become right by retrying); it resumes with nothing lost and nothing twice
+(:mod:`chatkit.resume`). Every payload the server sends is checked once and becomes a
+:class:`~chatkit.protocol.Message`, ``Presence``, ``Notice`` or ``Welcome``; one that
+breaks the protocol is logged and ignored. Handlers never print (output from a
+background task lands in the wrong cell): received events are kept in
+:attr:`ChatClient.events` and handed out by :meth:`ChatClient.next`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 import weakref
 from collections import deque
@@ -49,9 +49,10 @@ from chatkit.peer import (
 )
 from chatkit.protocol import ChatError, ConnectionRefused, Message, Notice, Welcome
 from chatkit.resume import Outbox, Seen
+from chatkit.retry import Reconnector, Retry
 
 __all__ = ["CannotConnect", "ChatClient", "ChatError", "ConnectionRefused", "Event",
-           "NoAnswer", "Status", "StatusChange", "TeacherClient", "connect"]
+           "NoAnswer", "Retry", "Status", "StatusChange", "TeacherClient", "connect"]
 
 
 #: The live client of each name, so that a new client with the same name can take over
@@ -74,14 +75,12 @@ class ChatClient(Peer):
         request_timeout: for the server's answer to join and leave (default 5).
         say_timeout: for the server's answer to say, reconnections included (default 15).
 
-    Reconnection, after a lost connection (not after a refusal, nor when the server
-    closes the connection on purpose):
+    Reconnection, after a lost connection (not after a refusal, a kick or a takeover):
         reconnect: whether to try at all (default True).
-        reconnect_attempts: how many tries before giving up (default 5).
-        reconnect_delay: wait before the first try; it doubles after each failure
-            (default 0.5), with some randomness so that a classroom does not reconnect
-            all at once.
-        reconnect_delay_max: the longest wait between tries (default 5).
+        retry: a :class:`~chatkit.retry.Retry`; by default the first wait is up to 0.5 s,
+            doubling up to 30 s, less up to half at random, forever.
+        reconnect_delay, reconnect_delay_max, reconnect_attempts: shorthands for
+            ``retry=Retry.of(first, cap, attempts)`` (not with ``retry``).
 
     Memory:
         max_events: how many received events :attr:`events` keeps, and how many
@@ -102,8 +101,9 @@ class ChatClient(Peer):
     def __init__(self, name: str, *, code: str | None = None, rooms: Iterable[str] = (),
                  connect_timeout: float = 5.0, request_timeout: float = 5.0,
                  say_timeout: float = 15.0,
-                 reconnect: bool = True, reconnect_attempts: int = 5,
-                 reconnect_delay: float = 0.5, reconnect_delay_max: float = 5.0,
+                 reconnect: bool = True, retry: Retry | None = None,
+                 reconnect_delay: float | None = None, reconnect_delay_max: float | None = None,
+                 reconnect_attempts: int | None = None,
                  max_events: int = DEFAULT_MAX_EVENTS,
                  transports: Iterable[str] = ("websocket",),
                  on_status: Callable[[StatusChange], Any] | None = None,
@@ -115,9 +115,12 @@ class ChatClient(Peer):
         self.initial_rooms = tuple(rooms)
         self.say_timeout = say_timeout
         self.reconnect = reconnect
-        self.reconnect_attempts = reconnect_attempts
-        self.reconnect_delay = reconnect_delay
-        self.reconnect_delay_max = reconnect_delay_max
+        self.retry = Retry.of(reconnect_delay, reconnect_delay_max, reconnect_attempts,
+                              policy=retry)
+        self._retrying = Reconnector(
+            self.retry, attempt=self._try_once, stopped=lambda: self._closing,
+            report=lambda text: self._set_status(Status.RECONNECTING, text),
+            gave_up=self._gave_up)
         self._inbox = Inbox(max_events)
         self._event_watchers: list[Callable[[Event], Any]] = []
         self.watch(on_status=on_status, on_event=on_event)
@@ -127,8 +130,6 @@ class ChatClient(Peer):
         self._outbox = Outbox(self._emit_say)
         self._welcomed = asyncio.Event()
         self._closing = False
-        self._reconnect_task: asyncio.Task | None = None
-        self._abort_reconnect = asyncio.Event()
         self.sio.on("disconnect", self._on_disconnect, namespace=self.namespace)
         self.sio.on("*", self._on_event, namespace=self.namespace)
 
@@ -209,6 +210,24 @@ class ChatClient(Peer):
             await self.join(room)
         return self
 
+    @property
+    def next_try_in(self) -> float | None:
+        """Seconds until the next reconnection try; None unless waiting for one."""
+        return self._retrying.backoff.remaining()
+
+    @property
+    def can_reconnect_now(self) -> bool:
+        """Whether :meth:`reconnect_now` would try: reconnecting, or given up after a loss."""
+        return not self._closing and (self.status is Status.RECONNECTING or (
+            self.status is Status.DISCONNECTED and self._retrying.resumable))
+
+    def reconnect_now(self) -> bool:
+        """Try to reconnect at once ("reconnect now"): while reconnecting, end the wait;
+        after giving up (a policy with ``attempts``) or ``reconnect=False``, start again.
+        Returns False, doing nothing, when connected, connecting, refused, or closed on
+        purpose (a kick, :meth:`disconnect`): retrying cannot change those."""
+        return self.can_reconnect_now and self._retrying.now()
+
     async def disconnect(self) -> None:
         """Leave the chat: stop reconnecting, close the connection, leave no task behind.
 
@@ -216,10 +235,7 @@ class ChatClient(Peer):
         more than once. Note: this method is a coroutine.
         """
         self._closing = True
-        self._abort_reconnect.set()
-        if self._reconnect_task is not None:
-            await asyncio.gather(self._reconnect_task, return_exceptions=True)
-            self._reconnect_task = None
+        await self._retrying.stop()
         await self.sio.disconnect()
         self._outbox.fail(f"{self.name} disconnected before the server answered")
         if self.status not in (Status.DISCONNECTED, Status.REFUSED):
@@ -252,13 +268,11 @@ class ChatClient(Peer):
                   timeout: float | None = None) -> int:
         """Say ``text`` in ``room``; return the id the server gave the message.
 
-        The message carries a ``client_id`` (a fresh one unless given). If the connection
-        is lost before the answer, the message is sent again after the reconnect with the
-        same ``client_id``, and the server keeps it once. Waits at most ``timeout``
-        seconds (default ``say_timeout``) and then raises :class:`TimeoutError`; the
-        message may still have arrived, and saying it again with the same ``client_id``
-        is safe. Raises :class:`ChatError` with the server's sentence if refused.
-        Note: this method is a coroutine.
+        The message carries a ``client_id`` (a fresh one unless given): if the connection
+        is lost before the answer, it is sent again after the reconnect, and the server
+        keeps it once. After ``timeout`` seconds (default ``say_timeout``) raises
+        :class:`TimeoutError` (saying it again with the same ``client_id`` is safe);
+        :class:`ChatError` with the server's sentence if refused. Note: a coroutine.
         """
         if self.status not in (Status.CONNECTED, Status.RECONNECTING):
             raise ChatError(f"{self.name} is not connected ({self.status.value})")
@@ -291,12 +305,8 @@ class ChatClient(Peer):
 
     def _auth(self) -> dict:
         """The connect payload, made afresh for every attempt (python-socketio calls it)."""
-        resume = bool(self._rooms)
-        return protocol.chat_auth(
-            self.name, code=self.code, session=self._session,
-            rooms=sorted(self._rooms) if resume else None,
-            offset=(self._seen.offset or 0) if resume else None,
-            history_id=self._seen.history_id if resume else None)
+        return self._seen.auth(self.name, code=self.code, session=self._session,
+                               rooms=self._rooms)
 
     async def _open(self) -> None:
         """Connect once and wait for ``welcome``; then re-send what waits for an answer."""
@@ -312,54 +322,43 @@ class ChatClient(Peer):
             return
         await self._outbox.connected(then=lambda: self._set_status(Status.CONNECTED))
 
-    async def _reconnect(self) -> None:
-        """Try again, waiting longer each time, until connected, refused or out of tries."""
-        delay = self.reconnect_delay
-        problem: BaseException | None = None
-        for attempt in range(1, self.reconnect_attempts + 1):
-            self._set_status(Status.RECONNECTING, f"attempt {attempt} of {self.reconnect_attempts}")
-            try:  # a random part of the delay spreads a classroom's reconnections
-                await asyncio.wait_for(self._abort_reconnect.wait(),
-                                       delay * random.uniform(0.5, 1.0))
-                return  # disconnect() was called
-            except TimeoutError:
-                pass
-            try:
-                await self._open()
-            except ConnectionRefused as refusal:
-                self._set_status(Status.REFUSED, str(refusal))
-                self._outbox.fail(f"the server refused to reconnect: {refusal}")
-                await self.sio.disconnect()
-                return
-            except (ConnectionError, TimeoutError, ValueError) as exc:
-                problem = exc
-            else:
-                if self.sio.connected or self._closing:
-                    return
-            delay = min(delay * 2, self.reconnect_delay_max)
-        self._set_status(Status.DISCONNECTED,
-                         f"gave up after {self.reconnect_attempts} attempts: {problem}")
+    async def _gave_up(self, why: BaseException | None) -> None:
+        self._set_status(Status.DISCONNECTED, f"gave up after {self.retry.attempts} tries: {why}")
         self._outbox.fail(f"{self.name} could not reconnect")
         await self.sio.disconnect()
+
+    async def _try_once(self) -> bool:
+        """One reconnection try: True when done (connected, refused or closing)."""
+        try:
+            await self._open()
+        except ConnectionRefused as refusal:
+            self._set_status(Status.REFUSED, str(refusal))
+            self._outbox.fail(f"the server refused to reconnect: {refusal}")
+            await self.sio.disconnect()
+            return True
+        except (ConnectionError, TimeoutError, ValueError):
+            await self.sio.disconnect()  # closes what the failed try left open
+            raise
+        return self.sio.connected or self._closing
 
     def _on_disconnect(self, reason: str | None = None) -> None:
         if self._closing or reason == self.sio.reason.CLIENT_DISCONNECT:
             return
         if self.status is Status.CONNECTING:
             return  # the first connection failed: connect() raises, nothing to resume
-        if reason == self.sio.reason.SERVER_DISCONNECT:
-            # On purpose (another connection took the name, a teacher's kick): do not
-            # come back, or two clients would take the name from each other forever.
+        if reason == self.sio.reason.SERVER_DISCONNECT and self.sio.eio.state == "connected":
+            # On purpose (a takeover, a kick): the namespace's DISCONNECT. Do not come
+            # back, or two clients would take the name from each other forever. (Engine.io's
+            # close packet, a stopping server's goodbye to long-polling, is one too.)
             self._set_status(Status.DISCONNECTED, "the server closed the connection")
             self._outbox.fail(f"the server closed {self.name}'s connection")
             return
         if not self.reconnect:
+            self._retrying.resumable = True
             self._set_status(Status.DISCONNECTED, f"connection lost ({reason})")
             self._outbox.fail(f"{self.name}'s connection was lost")
             return
-        if self._reconnect_task is None or self._reconnect_task.done():
-            self._abort_reconnect.clear()
-            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+        self._retrying.start()
 
     # -- inside: events --------------------------------------------------------------
 
@@ -381,6 +380,8 @@ class ChatClient(Peer):
     def _set_status(self, status: Status, detail: str | None = None) -> None:
         if status is not Status.CONNECTED:
             self._outbox.disconnected()  # what is said now waits for the next connection
+        else:
+            self._retrying.connected()  # the next loss starts with a short wait
         super()._set_status(status, detail)
 
     # -- inside: requests ------------------------------------------------------------

@@ -27,6 +27,7 @@ import asyncio
 import html
 import inspect
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -207,6 +208,13 @@ class ChatPanel(widgets.VBox):
                              layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         self.view.on_submit(lambda text: self._spawn(self.say(text)))
         self.status_label = widgets.HTML()
+        # Shown while reconnecting, or after giving up: try now, not when the wait ends.
+        self.reconnect_button = widgets.Button(
+            description="Reconnect now", tooltip="try to reconnect at once",
+            layout=widgets.Layout(width="auto", display="none"))
+        self.reconnect_button.on_click(
+            lambda _: self._loop.call_soon_threadsafe(self.reconnect_now))
+        self._tick: asyncio.TimerHandle | None = None  # counts the wait down on screen
         # Each control gives way down to a minimum; below that the row wraps (see below).
         self.room_picker = widgets.Dropdown(
             options=[], description="room", style={"description_width": "initial"},
@@ -226,7 +234,8 @@ class ChatPanel(widgets.VBox):
         # at a 900 px window) and the room controls wrap, so nothing is cut off;
         # HBox(..., layout=Layout(flex_flow="row wrap")) puts a narrow one below instead.
         super().__init__(children=[
-            widgets.HBox([heading, self.status_label]),
+            widgets.HBox([heading, self.status_label, self.reconnect_button],
+                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
             widgets.HBox([self.room_picker, self.new_room, self.join_button,
                           self.leave_button], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([self.view, self.member_list],
@@ -282,6 +291,12 @@ class ChatPanel(widgets.VBox):
     def status(self) -> Status:
         """The client's connection status, as the panel shows it."""
         return self.client.status
+
+    def reconnect_now(self) -> bool:
+        """Reconnect at once, as the "Reconnect now" button does (shown while the panel
+        reconnects, or after it gave up); False if there is nothing to reconnect (see
+        :meth:`~chatkit.client.ChatClient.reconnect_now`)."""
+        return self.client.reconnect_now()
 
     def _refuse(self, why: str) -> None:
         """Show a refusal to this user only (it is not a chat message)."""
@@ -399,13 +414,28 @@ class ChatPanel(widgets.VBox):
                                   f"line-height:1.4'>{items}</ul>") if self.room else ""
 
     def _on_status(self, change: StatusChange) -> None:
-        colour = _STATUS_COLOURS.get(change.status, "#757575")
-        self.status_label.value = (f"<span style='color:{colour}'>● {html.escape(str(change))}"
-                                   f"</span>")
+        self._show_status(change)
         self.view.enabled = change.status in (Status.CONNECTED, Status.RECONNECTING)
         if change.status in (Status.DISCONNECTED, Status.REFUSED):
             self.members.clear()  # kicked, refused or gone: nobody is "here" any more
             self._refresh_members()
+
+    def _show_status(self, change: StatusChange) -> None:
+        """The status line: "● connected", or "● reconnecting in 8 s" counted down each
+        second, with the "Reconnect now" button while it helps."""
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        text, wait = str(change), self.client.next_try_in
+        if change.status is Status.RECONNECTING and wait is not None and wait > 0:
+            text = f"reconnecting in {math.ceil(wait)} s"
+            # at the next whole second, the line says one second less
+            self._tick = self._loop.call_later(wait - math.floor(wait) or 1.0,
+                                               self._show_status, change)
+        colour = _STATUS_COLOURS.get(change.status, "#757575")
+        self.status_label.value = f"<span style='color:{colour}'>● {html.escape(text)}</span>"
+        self.reconnect_button.layout.display = (None if self.client.can_reconnect_now
+                                                else "none")
 
     def _on_event(self, event: Event) -> None:
         data = event.data  # checked by the client: a Message, Presence or Notice

@@ -65,7 +65,7 @@ class Status(enum.Enum):
 
     CONNECTING = "connecting"      #: first connection under way
     CONNECTED = "connected"        #: talking to the server
-    RECONNECTING = "reconnecting"  #: connection lost; trying again (detail: attempt n of m)
+    RECONNECTING = "reconnecting"  #: connection lost; trying again (detail: try n in 8.0 s)
     REFUSED = "refused"            #: the server said no (detail: its reason)
     DISCONNECTED = "disconnected"  #: not connected, not trying (detail: why)
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chatkit import protocol
 from chatkit.protocol import ChatError, Message, Welcome
 
 __all__ = ["Outbox", "Seen"]
@@ -40,6 +41,16 @@ class Seen:
             self._last_id_by_room.clear()
             self.offset = None
             self.history_id = welcome.history_id
+
+    def auth(self, name: str, *, code: str | None, session: str | None,
+             rooms: Iterable[str]) -> dict:
+        """The ``auth`` of a connection attempt: with ``rooms`` (the rooms still joined),
+        the offset and the history to resume from; without, a fresh start."""
+        rooms = sorted(rooms)
+        if not rooms:
+            return protocol.chat_auth(name, code=code, session=session)
+        return protocol.chat_auth(name, code=code, session=session, rooms=rooms,
+                                  offset=self.offset or 0, history_id=self.history_id)
 
     def first_time(self, message: Message) -> bool:
         """Whether ``message`` is new (and count it seen); ids grow per room, so a

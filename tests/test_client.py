@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import re
 
 import pytest
 import socketio
@@ -17,6 +18,7 @@ from chatkit.client import (
     connect,
 )
 from chatkit.protocol import Message, Notice, Presence, Welcome
+from chatkit.retry import Retry
 from chatkit.server import ChatServer
 from chatkit.tasks import leftover_tasks
 from tests.conftest import timeout
@@ -185,7 +187,8 @@ async def test_status_changes_reach_observers(server):
     assert kinds[:2] == [Status.CONNECTING, Status.CONNECTED]
     assert kinds[2] is Status.RECONNECTING and kinds[-2:] == [Status.CONNECTED, Status.DISCONNECTED]
     assert seen[-1] == StatusChange(Status.DISCONNECTED, "client disconnect")
-    assert str(seen[2]) == "reconnecting (attempt 1 of 5)"
+    assert re.fullmatch(r"reconnecting \(try 1 in 0\.\d s\)", str(seen[2])), seen[2]
+    assert str(seen[3]) == "reconnecting (try 1 now)"
     assert [event.type for event in received] == [protocol.WELCOME, protocol.WELCOME]
 
 
@@ -239,7 +242,7 @@ async def test_disconnect_while_reconnecting_stops_the_reconnect_task():
     await ada.disconnect()
     assert ada.status is Status.DISCONNECTED
     await until(lambda: not library_tasks(), "no library task")
-    assert ada._reconnect_task is None
+    assert not ada._retrying.active
 
 
 async def test_reconnection_gives_up_after_its_attempts():
@@ -253,7 +256,7 @@ async def test_reconnection_gives_up_after_its_attempts():
     with pytest.raises(ChatError, match="could not reconnect"):
         await ada.say("lobby", "into the void")
     assert ada.status is Status.DISCONNECTED
-    assert ada.detail.startswith("gave up after 2 attempts")
+    assert ada.detail.startswith("gave up after 2 tries")
     await ada.disconnect()
     await until(lambda: not library_tasks(), "no library task")
 
@@ -269,6 +272,9 @@ async def test_server_closing_the_connection_on_purpose_is_not_retried(server):
     notice = await ada.next(protocol.NOTICE, timeout=timeout(5))
     assert str(notice).startswith("notice: You connected again from somewhere else")
     assert Status.RECONNECTING not in statuses(ada)
+    assert not ada.can_reconnect_now and ada.reconnect_now() is False  # nor by hand
+    await asyncio.sleep(0.3)
+    assert ada.status is Status.DISCONNECTED
     await thief.disconnect()
 
 
@@ -457,3 +463,105 @@ async def test_max_events_must_keep_something():
     """max_events=0 is refused when the client is made, with a sentence."""
     with pytest.raises(ValueError, match="at least 1"):
         ChatClient("ada", max_events=0)
+
+
+# -- coming back for as long as it takes (issue 14) ------------------------------------------
+
+def test_by_default_a_client_tries_forever_waiting_at_most_30_s():
+    policy = ChatClient("ada").retry
+    assert policy.attempts is None and policy.cap == 30 and 0 < policy.jitter < 1
+    assert ChatClient("ada", reconnect_attempts=3).retry.attempts == 3
+    mine = Retry(first=1, cap=5)
+    assert ChatClient("ada", retry=mine).retry is mine
+    with pytest.raises(TypeError, match="not both"):
+        ChatClient("ada", retry=mine, reconnect_delay=0.1)
+
+
+async def test_a_client_keeps_trying_past_the_old_five_attempts():
+    """A server away for longer than five tries: the client is still trying, and comes
+    back when a server listens again (before issue 14 it gave up after 5)."""
+    server = ChatServer()
+    handle = await server.start(name="chat-test")
+    ada = await connect(handle.url, "ada", rooms=["lobby"], retry=Retry(first=0.01, cap=0.02))
+    await server.stop()
+    await until(lambda: sum(c.detail.endswith(" now") for c in ada.statuses
+                            if c.status is Status.RECONNECTING) >= 20, "twenty tries")
+    assert ada.status is Status.RECONNECTING and ada.can_reconnect_now
+    again = ChatServer()
+    await again.start(name="chat-test", port=handle.port)
+    await until(lambda: ada.connected, "ada back")
+    await running.stop_all()
+
+
+async def test_the_next_loss_starts_again_from_the_shortest_wait():
+    """Reset after success: after a reconnection, the next lost connection's first try
+    is try 1 again, with the shortest wait."""
+    server = ChatServer()
+    handle = await server.start(name="chat-test")
+    ada = await connect(handle.url, "ada", retry=Retry(first=0.01, cap=0.05))
+    for _ in range(2):
+        await server.stop()
+        await until(lambda: any(c.detail == "try 6 now" for c in ada.statuses), "six tries")
+        server = ChatServer()
+        await server.start(name="chat-test", port=handle.port)
+        await until(lambda: ada.connected, "ada back")
+        ada.statuses.clear()
+    await ada.drop_connection()
+    def tries():
+        return [c.detail for c in ada.statuses if c.status is Status.RECONNECTING]
+
+    await until(lambda: ada.connected and tries(), "ada back again")
+    tries = tries()
+    assert tries[0].startswith("try 1 in 0.0") and tries[1] == "try 1 now"
+    await running.stop_all()
+
+
+async def test_reconnect_now_skips_a_long_wait():
+    server = ChatServer()
+    handle = await server.start(name="chat-test")
+    ada = await connect(handle.url, "ada", rooms=["lobby"], retry=Retry(first=600, cap=600))
+    assert not ada.can_reconnect_now and ada.reconnect_now() is False  # connected
+    await server.stop()
+    await until(lambda: ada.next_try_in is not None, "a planned try")
+    assert ada.next_try_in > 200 and ada.detail.startswith("try 1 in ")
+    again = ChatServer()
+    await again.start(name="chat-test", port=handle.port)
+    assert ada.reconnect_now() is True
+    await until(lambda: ada.connected, "ada back at once")
+    assert ada.next_try_in is None and await ada.say("lobby", "back") > 0
+    await running.stop_all()
+
+
+async def test_after_giving_up_reconnect_now_starts_again():
+    server = ChatServer()
+    handle = await server.start(name="chat-test")
+    ada = await connect(handle.url, "ada", rooms=["lobby"],
+                        retry=Retry(first=0.01, cap=0.02, attempts=2))
+    await server.stop()
+    await until(lambda: ada.status is Status.DISCONNECTED, "ada gave up")
+    assert ada.detail.startswith("gave up after 2 tries") and ada.can_reconnect_now
+    again = ChatServer()
+    await again.start(name="chat-test", port=handle.port)
+    assert ada.reconnect_now() is True
+    await until(lambda: ada.connected, "ada back")
+    assert ada.rooms == {"lobby"} and not ada.can_reconnect_now
+    await ada.disconnect()
+    assert ada.reconnect_now() is False  # disconnect() is final
+    await running.stop_all()
+
+
+async def test_a_long_polling_client_comes_back_after_a_server_restart():
+    """A stopping server says goodbye to long-polling with an engine.io close packet,
+    which python-socketio reports as "server disconnect", like a kick: the client must
+    tell the two apart and come back."""
+    server = ChatServer()
+    handle = await server.start(name="chat-test")
+    ada = await connect(handle.url, "ada", rooms=["lobby"], transports=("polling",), **FAST)
+    await server.stop()
+    await until(lambda: ada.status is Status.RECONNECTING, "ada reconnecting")
+    again = ChatServer()
+    await again.start(name="chat-test", port=handle.port)
+    await until(lambda: ada.connected, "ada back")
+    assert await ada.say("lobby", "still here") > 0
+    await running.stop_all()
+

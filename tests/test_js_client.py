@@ -62,3 +62,45 @@ async def test_the_documented_javascript_client_chats_with_python(node, tmp_path
     assert "[lobby] here: ada, bob" in lines or "[lobby] here: bob, ada" in lines
     await bob.disconnect()
     await server.stop()
+
+
+async def test_the_documented_javascript_client_comes_back_after_a_server_restart(node, tmp_path):
+    """Without its last line the doc's client stays; the server stops and starts again with
+    the same --db and port: it reconnects by itself (trying again, not giving up) and
+    prints what was said after the restart, once."""
+    db = tmp_path / "chat.db"
+    first = ChatServer(join_code="maple-otter-42", db=db)
+    handle = await first.start(name="js-interop")
+    script = tmp_path / "chat.mjs"
+    script.write_text(documented_client().replace("http://127.0.0.1:5000", handle.url)
+                      .replace("  socket.disconnect();\n", ""))
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES)
+    process = await asyncio.create_subprocess_exec(
+        node, str(script), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    lines = []
+
+    async def read_until(wanted):
+        while not any(wanted in line for line in lines):
+            line = await asyncio.wait_for(process.stdout.readline(), timeout(20))
+            assert line, f"node ended before printing {wanted!r}: {lines}"
+            lines.append(line.decode().rstrip("\n"))
+
+    try:
+        await read_until("refused: The message is empty")
+        await first.stop()
+        await read_until("reconnecting: try 2")  # a try failed, and it goes on
+        second = ChatServer(join_code="maple-otter-42", db=db)
+        await second.start(name="js-interop", port=handle.port)
+        bob = await ChatClient("bob", code="maple-otter-42", rooms=["lobby"]).connect(second.url)
+        await bob.say("lobby", "welcome back")
+        await read_until("[lobby] bob: welcome back")
+        await bob.say("lobby", "marker")
+        await read_until("[lobby] bob: marker")
+        assert lines.count("[lobby] bob: welcome back") == 1
+        assert lines.count("[lobby] ada: hello from JavaScript") == 1  # not replayed twice
+        await bob.disconnect()
+        await second.stop()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()

@@ -1,6 +1,7 @@
 """chatkit.panel: two ChatPanels driven through a real ChatServer; as_task; notebook 05
 left live after "Run all", until its Stop button."""
 
+import asyncio
 from pathlib import Path
 
 import nbformat
@@ -8,9 +9,11 @@ import pytest
 from nbclient import NotebookClient
 
 from chatkit import protocol, running
+from chatkit.classroom import ServerProcess
 from chatkit.client import ChatClient, Status, TeacherClient
 from chatkit.panel import ChatPanel, ChatView, as_task
 from chatkit.protocol import Notice
+from chatkit.retry import Retry
 from chatkit.server import ChatServer
 from tests.conftest import timeout
 
@@ -221,6 +224,7 @@ async def test_a_kicked_students_member_list_is_emptied():
     await teacher.kick("bob")
     await running.wait_for(lambda: bob.status is Status.DISCONNECTED, timeout(5))
     assert bob.members == {}
+    assert bob.reconnect_button.layout.display == "none"  # coming back cannot help
     assert "<li>" not in bob.member_list.value and "here (0)" in bob.member_list.value
     await running.wait_for(lambda: alice.members["lobby"] == ["alice"], timeout(5))
     assert "<li>bob</li>" not in alice.member_list.value
@@ -335,3 +339,106 @@ await running.wait_for(lambda: not leftover_tasks(), timeout=5)
 print(stop_report.value)
 print("running:", running.running(), "| tasks left:", len(leftover_tasks()))
 """
+
+
+# -- the class comes back (issue 14) ---------------------------------------------------------
+
+def shown(panel: ChatPanel) -> bool:
+    return panel.reconnect_button.layout.display != "none"
+
+
+async def test_reconnect_now_reconnects_at_once_and_the_line_counts_down(tmp_path):
+    """While reconnecting the line says when it tries next, counting down, and shows
+    "Reconnect now"; a click reconnects at once instead of after the wait."""
+    db = tmp_path / "chat.sqlite"
+    first = ChatServer(db=db)
+    handle = await first.start(name="chat")
+    alice = await ChatPanel.connect(handle.url, "alice", room="lobby",
+                                    retry=Retry(first=600, cap=600))
+    assert not shown(alice)
+    await first.stop()
+    await running.wait_for(lambda: "reconnecting in" in alice.status_label.value, timeout(5))
+    assert shown(alice)
+    seconds_left = int(alice.status_label.value.split("reconnecting in ")[1].split()[0])
+    assert 300 <= seconds_left <= 600
+    await running.wait_for(lambda: f"in {seconds_left - 1} s" in alice.status_label.value,
+                           timeout(5))  # it counts down by itself
+    second = ChatServer(db=db)
+    await second.start(name="chat", port=handle.port)
+    alice.reconnect_button.click()
+    await running.wait_for(lambda: alice.status is Status.CONNECTED, timeout(5))
+    assert "● connected" in alice.status_label.value and not shown(alice)
+    assert await alice.say("back") is not None
+    await alice.client.disconnect()
+    await second.stop()
+
+
+async def test_a_panel_that_gave_up_comes_back_with_the_button():
+    first = ChatServer()
+    handle = await first.start(name="chat")
+    alice = await ChatPanel.connect(handle.url, "alice", room="lobby",
+                                    retry=Retry(first=0.01, cap=0.02, attempts=2))
+    await first.stop()
+    await running.wait_for(lambda: alice.status is Status.DISCONNECTED, timeout(5))
+    assert "gave up after 2 tries" in alice.status_label.value and shown(alice)
+    second = ChatServer()
+    await second.start(name="chat", port=handle.port)
+    alice.reconnect_button.click()
+    await running.wait_for(lambda: alice.status is Status.CONNECTED, timeout(5))
+    assert not shown(alice)
+    await alice.client.disconnect()
+    await second.stop()
+
+
+async def test_a_class_comes_back_after_its_server_is_stopped_for_30_s(tmp_path):
+    """The teacher stops `python -m chatkit serve --db` (SIGTERM) for 30 s, longer than
+    any fixed number of quick tries, then starts it again with the same --db and port:
+    every client and panel is back by itself, with nothing lost and nothing twice, what
+    was said while the server was down included."""
+    db = str(tmp_path / "class.db")
+    server = await ServerProcess.start("--open", "--db", db, name="class")
+    port = server.url.rsplit(":", 1)[1]
+    patient = {"retry": Retry(first=0.2, cap=2), "say_timeout": timeout(90)}
+    clients = [await ChatClient(name, rooms=["lobby"], **patient).connect(server.url)
+               for name in ("ada", "bob", "cy")]
+    panel = await ChatPanel.connect(server.url, "dee", room="lobby", **patient)
+    for client in clients:
+        await client.say("lobby", f"{client.name}: before")
+    await panel.say("dee: before")
+
+    assert (await server.stop()) == 0
+    everyone = [*clients, panel.client]
+    await running.wait_for(lambda: all(c.status is Status.RECONNECTING for c in everyone),
+                           timeout(10))
+    said_while_down = asyncio.create_task(clients[0].say("lobby", "ada: while down"))
+    panel.view.draft = "dee: while down"
+    panel.view.submit()
+    await asyncio.sleep(30)
+    for client in everyone:  # still trying, after many more than the old 5 tries
+        tries = [c for c in client.statuses if c.status is Status.RECONNECTING
+                 and c.detail.endswith(" now")]
+        assert client.status is Status.RECONNECTING and len(tries) > 5, client.statuses[-3:]
+    assert "reconnecting" in panel.status_label.value and shown(panel)
+
+    again = await ServerProcess.start("--open", "--db", db, "--port", port, name="class")
+    await running.wait_for(lambda: all(c.connected for c in everyone), timeout(15))
+    await asyncio.wait_for(said_while_down, timeout(15))
+    for client in clients:
+        await client.say("lobby", f"{client.name}: after")
+    await panel.say("dee: after")
+    texts_now = sorted(f"{n}: {w}" for n in ("ada", "bob", "cy", "dee")
+                       for w in ("before", "after")) + ["ada: while down", "dee: while down"]
+    await running.wait_for(lambda: all(len(c.messages("lobby")) == len(texts_now)
+                                       for c in everyone), timeout(15))
+    for client in everyone:
+        lobby = client.messages("lobby")
+        assert sorted(m.text for m in lobby) == sorted(texts_now)  # nothing lost or twice
+        assert [m.id for m in lobby] == sorted({m.id for m in lobby})  # in order, once
+    rows = [text for _, text in texts(panel, protocol.SAID, "mine")]
+    assert sorted(rows) == sorted(texts_now)  # the panel's rows too: each message once
+    assert "● connected" in panel.status_label.value and not shown(panel)
+    assert [line for line in server.output if "Stopped" in line]
+    for client in everyone:
+        await client.disconnect()
+    await again.stop()
+

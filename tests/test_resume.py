@@ -284,3 +284,14 @@ async def test_a_say_without_an_answer_times_out_and_is_forgotten():
         await outbox.send(say("c1"), timeout=0.05)
     await outbox.connected()
     assert wire.client_ids() == ["c1"]
+
+
+def test_the_auth_of_an_attempt_resumes_only_with_rooms():
+    """No room joined: a fresh start, no offset; with rooms: the rooms, sorted, the offset
+    and the history to resume from (issue 14: every reconnection try sends it afresh)."""
+    seen = Seen()
+    assert seen.auth("ada", code="c", session=None, rooms=set()) == {"name": "ada", "code": "c"}
+    seen.welcome(Welcome(name="ada", session="s", history_id="h1"))
+    seen.first_time(Message(id=7, room="lobby", name="bob", text="hi", ts=0.0))
+    assert seen.auth("ada", code=None, session="s", rooms={"math", "lobby"}) == {
+        "name": "ada", "session": "s", "rooms": ["lobby", "math"], "offset": 7, "history": "h1"}

@@ -311,7 +311,7 @@ await exercises.check_member_list(make_panel)
 # | a click hands `say` to the loop (`as_task`); the Text empties after the ack | the input line (Enter or Send) empties only if you have not typed more meanwhile; a refusal shows in red, to you only |
 # | `said` adds one Label | `said` sends one row to the browser on its own (your VBox sends its whole list of children again each time), and the panel keeps the last 500; rows wrap, and a `$` stays a dollar |
 # | a `Select` from `presence` | the member list, and a `* bob joined` row |
-# | losing nothing across a drop (notebook 03) | `ChatClient` reconnects and resumes; the status line shows `reconnecting (attempt 1 of 5)` |
+# | losing nothing across a drop (notebook 03) | `ChatClient` reconnects and resumes, trying for as long as the notebook is open; the status line says `reconnecting in 8 s`, with a *Reconnect now* button |
 # | rooms (notebook 04) | a room picker; other rooms count their unread messages |
 #
 # bob's client, from the first cell, gets chatkit's window; alice gets a new one:
