@@ -22,7 +22,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # JupyterLab refuses to run as root (CI, containers) unless told it is on purpose.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab workspace reset test notebooks bench lock clean browser redis
+.PHONY: setup lab workspace reset test notebooks bench faults lock clean browser redis
 
 setup: $(STAMP)
 
@@ -110,6 +110,13 @@ redis: setup
 BENCH ?=
 bench: setup
 	$(BIN)/python -m benchmarks $(BENCH)
+
+# The fault suite: a hostile student against real `python -m chatkit serve` processes
+# (generated input, floods, a resume storm, code guessing, SIGKILL restarts), one line
+# per case; fails when a promise is broken. FAULTS="--small generated" picks sizes/cases.
+FAULTS ?=
+faults: setup
+	$(BIN)/python -m benchmarks.faults $(FAULTS)
 
 # After changing dependencies in pyproject.toml: resolve afresh and record exact versions.
 lock:
