@@ -29,16 +29,21 @@ from typing import TextIO
 
 from chatkit import protocol
 from chatkit.cluster import Cluster, safe_url
+from chatkit.guard import Guard
 from chatkit.limits import Limits, describe, new_join_code, new_teacher_token
 from chatkit.running import ServerStartError
 from chatkit.server import ChatServer
 
-__all__ = ["CLASSROOM_LIMITS", "build_parser", "main", "serve", "student_url",
-           "student_urls"]
+__all__ = ["CLASSROOM_CONNECTS_PER_SECOND", "CLASSROOM_LIMITS", "build_parser", "main",
+           "serve", "student_url", "student_urls"]
 
 #: The limits ``serve`` uses unless told otherwise: a classroom's, with a rate limit
 #: (a notebook's ChatServer has none).
-CLASSROOM_LIMITS = Limits(messages_per_second=5, burst=10)
+CLASSROOM_LIMITS = Limits(messages_per_second=5, burst=10, room_changes_per_second=2,
+                          room_change_burst=10)
+
+#: Connects per second one address may make with ``serve`` (bursts of a whole class).
+CLASSROOM_CONNECTS_PER_SECOND = 5.0
 
 DESCRIPTION = """\
 Run the course's chat server for a workshop.
@@ -81,9 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--cors-origin", metavar="ORIGIN", action="append", dest="cors_origins",
         help="a web page address allowed to connect from a browser, such as "
-             "https://example.org; repeat for several, or '*' for any page "
-             "(default: only pages served by this server; programs that are not "
-             "browsers are never affected)")
+             "https://example.org, besides the server's own pages; repeat for several, "
+             "or '*' for any page (default: only pages served by this server; programs "
+             "that are not browsers are never affected)")
 
     access = serve_command.add_argument_group("who may connect")
     codes = access.add_mutually_exclusive_group()
@@ -117,12 +122,34 @@ def build_parser() -> argparse.ArgumentParser:
     limits.add_argument(
         "--rate", metavar="N", type=_non_negative_number, default=default.messages_per_second,
         help=f"messages per second one student may send, on average (default: "
-             f"{default.messages_per_second:g}; 0 for no limit); faster ones are refused "
-             f"and the student is told to slow down")
+             f"{default.messages_per_second:g}); faster ones are refused and the student "
+             f"is told to slow down. 0 lifts every per-student limit (this one, "
+             f"--join-rate and --connect-rate), for benchmarks")
     limits.add_argument(
         "--burst", metavar="N", type=_positive_int, default=default.burst,
         help=f"messages a student may send in a row before --rate applies "
              f"(default: {default.burst})")
+    limits.add_argument(
+        "--join-rate", metavar="N", type=_non_negative_number,
+        default=default.room_changes_per_second,
+        help=f"joins and leaves per second one student may make, on average, in bursts "
+             f"of {default.room_change_burst} (default: "
+             f"{default.room_changes_per_second:g}; 0 for no limit)")
+    limits.add_argument(
+        "--connect-rate", metavar="N", type=_non_negative_number,
+        default=CLASSROOM_CONNECTS_PER_SECOND,
+        help=f"connections per second from one address, on average, in bursts of "
+             f"{Guard.connect_burst} (default: {CLASSROOM_CONNECTS_PER_SECOND:g}; "
+             f"0 for no limit)")
+    limits.add_argument(
+        "--wrong-tries", metavar="N", type=_non_negative_int, default=Guard.free_tries,
+        help=f"wrong join codes or teacher tokens one address may send before it must "
+             f"wait between tries; raise it when a whole class shares one address, as on "
+             f"JupyterHub (default: {Guard.free_tries})")
+    limits.add_argument(
+        "--max-replay", metavar="N", type=_positive_int, default=default.replay,
+        help=f"most messages per room a reconnecting student gets replayed; the rest is "
+             f"announced as cut (default: {default.replay})")
     limits.add_argument(
         "--max-text", metavar="N", type=_positive_int, default=default.text_length,
         help=f"longest message, in characters (default: {default.text_length:,})")
@@ -161,14 +188,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         level=logging.WARNING)
     logging.getLogger("chatkit.server").setLevel(logging.INFO)
+    lifted = args.rate == 0  # --rate 0: no per-student limit at all (benchmarks)
     limits = Limits(messages_per_second=args.rate or None, burst=args.burst,
                     text_length=args.max_text, clients=args.max_students,
-                    rooms_per_client=args.max_rooms, kick_seconds=args.kick_seconds)
+                    rooms_per_client=args.max_rooms, kick_seconds=args.kick_seconds,
+                    room_changes_per_second=None if lifted else args.join_rate or None,
+                    replay=args.max_replay)
+    guard = Guard(connects_per_second=None if lifted else args.connect_rate or None,
+                  free_tries=args.wrong_tries)
     try:
         return asyncio.run(serve(
             host=args.host, port=args.port, join_code=args.join_code, open_chat=args.open,
             teacher_token=args.teacher_token, db=args.db, redis=args.redis, limits=limits,
-            cors_origins=args.cors_origins, ready_file=args.ready_file))
+            guard=guard, cors_origins=args.cors_origins, ready_file=args.ready_file))
     except KeyboardInterrupt:  # only where asyncio cannot install signal handlers (Windows)
         return 0
 
@@ -195,7 +227,7 @@ async def _secrets(redis: str | None, join_code: str | None, teacher_token: str 
 async def serve(*, host: str, port: int, join_code: str | None = None,
                 open_chat: bool = False, teacher_token: str | None = None,
                 db: str | None = None, redis: str | None = None,
-                limits: Limits | None = None,
+                limits: Limits | None = None, guard: Guard | None = None,
                 cors_origins: Sequence[str] | None = None,
                 ready_file: str | None = None) -> int:
     """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs,
@@ -212,6 +244,7 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
         return 1
     server = ChatServer(join_code=join_code, teacher_token=teacher_token, db=db,
                         redis=redis, limits=limits or CLASSROOM_LIMITS,
+                        guard=guard or Guard(connects_per_second=CLASSROOM_CONNECTS_PER_SECOND),
                         cors_allowed_origins=_cors(cors_origins))
     try:
         handle = await server.start(host=host, port=port, name="chat")
@@ -225,11 +258,17 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
         return 1
     # Signal handlers first: whoever reads "Press Ctrl-C" may send a signal at once.
     stopping = asyncio.Event()
+    why = ["it could not go on"]  # what stopped it, for the last lines it prints
+
+    def stop_on(signum: int) -> None:
+        why[0] = _STOPPED_BY.get(signum, signal.Signals(signum).name)
+        stopping.set()
+
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     for signum in signals:
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
-            loop.add_signal_handler(signum, stopping.set)
+            loop.add_signal_handler(signum, stop_on, signum)
     ready = False
     try:
         printed = _LineCount(sys.stdout)
@@ -239,19 +278,27 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
             ready = _write_ready(ready_file, server, handle.port, host=host,
                                  start_lines=printed.lines)
             if not ready:
+                why[0] = "the ready file could not be written"
                 return 1
         await stopping.wait()
     finally:
         for signum in signals:
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(signum)
-        print("Stopping...", flush=True)
+        print(f"Stopping ({why[0]})...", flush=True)
         await server.stop()
         if ready:  # no longer ready: a program must not find it
             with contextlib.suppress(OSError):
                 os.unlink(ready_file)
-    print("Stopped.", flush=True)
+    print(f"Stopped. Why: {why[0]}.", flush=True)
+    kept = f"--db {db} keeps every message" if db else "without --db the messages are gone"
+    print(f"Start it again with the same options ({kept}): students' chats reconnect by "
+          f"themselves.", flush=True)
     return 0
+
+
+#: What each signal that stops ``serve`` means to the teacher.
+_STOPPED_BY = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM, a request to stop"}
 
 
 def _print_start(server: ChatServer, port: int, *, host: str, db: str | None,
@@ -366,6 +413,13 @@ def _positive_int(value: str) -> int:
     number = _whole(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = _whole(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return number
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from typing import Any, Protocol
 
 from chatkit import protocol
@@ -46,23 +46,24 @@ from chatkit.effects import (
     Result,
     Said,
 )
+from chatkit.guard import Guard, Guarded
 from chatkit.limits import Limits, RateLimit, Refused, Throttled, field_of, same_secret, seconds
 from chatkit.protocol import Message, Notice, Presence
 from chatkit.store import Store, open_store
 
-__all__ = ["Chat", "Elsewhere", "Roster"]
+__all__ = ["REPLAY_CHUNK", "Chat", "Elsewhere", "Roster"]
+
+#: How many replayed messages one step of :meth:`Chat.resume` sends.
+REPLAY_CHUNK = 50
 
 #: Who is connected to the other server processes: ``{name: (connection, [rooms])}``.
 Roster = Mapping[str, tuple[Hashable, list[str]]]
 
 
 class Elsewhere(Protocol):
-    """Who is connected to the *other* server processes of the same chat (notebook 06).
-
-    A :class:`Chat` given one (``Chat(elsewhere=...)``) counts those people too: their
-    names are taken, they are members of their rooms, the teacher can reach them.
-    :class:`chatkit.cluster.Roster` is the one the server uses with Redis.
-    """
+    """Who is connected to the *other* server processes of the same chat (notebook 06):
+    a :class:`Chat` given one counts them too (names taken, members of their rooms, the
+    teacher can reach them). With Redis, :class:`chatkit.cluster.Roster`."""
 
     async def update(self, here: Roster) -> Roster:
         """Tell the others who is connected here; return who is connected there."""
@@ -85,16 +86,20 @@ class Chat:
         new_session: makes session secrets (default :func:`secrets.token_urlsafe`).
         elsewhere: who is connected to the other server processes of this chat
             (:class:`Elsewhere`); None (the default) means this is the only one.
+        guard: how often an address may connect and how wrong join codes are slowed
+            down (:class:`~chatkit.guard.Guard`); None means ``Guard()``.
 
-    Names are unique among live connections and compared exactly ("Ada" and "ada" are
-    two people). Rooms exist while someone is in them; their history stays in the store.
+    Names are unique among live connections, compared by :func:`~chatkit.limits.name_key`
+    ("Ada" and "ada" are one person, shown as typed). Rooms exist while someone is in
+    them; their history stays in the store.
     """
 
     def __init__(self, *, store: Store | None = None, limits: Limits | None = None,
                  join_code: str | None = None,
                  clock: Callable[[], float] = time.time,
                  new_session: Callable[[], str] = secrets.token_urlsafe,
-                 elsewhere: Elsewhere | None = None):
+                 elsewhere: Elsewhere | None = None, guard: Guard | None = None):
+        self.guard = guard if guard is not None else Guard()
         self.store = store if store is not None else open_store()
         self.limits = limits or Limits()
         self.join_code = join_code
@@ -105,13 +110,17 @@ class Chat:
         self._conn_by_name: dict[str, Hashable] = {}
         self._rooms_by_name: dict[str, set[str]] = {}
         self._members_by_room: dict[str, set[str]] = {}
-        self._arriving: dict[Hashable, Accepted] = {}  # accepted, handshake not done
-        rate = self.limits.messages_per_second
+        # accepted, handshake not done: (Accepted, the rooms the name was in before)
+        self._arriving: dict[Hashable, tuple[Accepted, frozenset[str]]] = {}
+        rate, changes = self.limits.messages_per_second, self.limits.room_changes_per_second
         self._rate = None if rate is None else RateLimit(rate, self.limits.burst)
+        self._room_rate = None if changes is None else RateLimit.for_room_changes(
+            changes, self.limits.room_change_burst)
 
     # -- connections -------------------------------------------------------------------
 
-    async def connect(self, conn: Hashable, auth: Any) -> Accepted:
+    async def connect(self, conn: Hashable, auth: Any, *, address: Hashable = None,
+                      link: Hashable = None) -> Accepted:
         """Let a connection in under a name, or raise Refused.
 
         ``auth`` is ``{"name", "code"?, "rooms"?, "offset"?, "history"?, "session"?}``.
@@ -119,24 +128,29 @@ class Chat:
         here. A name held by a live connection is refused unless ``session`` is that
         name's secret: then the new connection takes the name over, and the old one is
         told and closed. A kicked name is refused until its time is up; so is anyone
-        once ``limits.clients`` are here. What follows the handshake (the welcome, the
-        replay, presence) comes from :meth:`welcome`.
-        """
+        once ``limits.clients`` are here; :attr:`guard` (given ``address``, where it
+        comes from, and ``link``, its transport connection) may refuse it too. What
+        follows the handshake (welcome, replay, presence) comes from :meth:`resume`."""
         try:
-            accepted = await self._accept(conn, auth)
+            self.guard.connecting(address, self._clock())
+            accepted = await self._accept(conn, auth, address, link)
+        except Guarded:
+            raise  # the guard writes its own (summed-up) log lines
         except Refused as refusal:
             raise Refused(str(refusal), effects=(Note(f"refused a connection: {refusal}"),)
                           ) from None
-        self._arriving[conn] = accepted
         return accepted
 
-    async def _accept(self, conn: Hashable, auth: Any) -> Accepted:
+    async def _accept(self, conn: Hashable, auth: Any, address: Hashable,
+                      link: Hashable) -> Accepted:
         if conn in self._name_by_conn:
             raise Refused("This connection is already connected.")
         if not isinstance(auth, dict):
             raise Refused('Connect with auth like {"name": "ada"}: '
                           'the chat needs at least your name.')
-        self._check_join_code(auth.get("code"))
+        if self.join_code is not None:
+            self.guard.join_code(auth.get("code"), self.join_code, address=address,
+                                 link=link, now=self._clock())
         name = self.limits.check_name(auth.get("name"))
         await self._check_not_kicked(name)
         rooms = self.limits.check_rooms(auth.get("rooms"))
@@ -149,10 +163,13 @@ class Chat:
         # on who holds the name and the claim itself then run without an await between
         # them, so two connections arriving together cannot both get one name.
         known_session = await self.store.session(name)
-        held_elsewhere = None if self.elsewhere is None else (
-            await self.elsewhere.others()).get(name)
+        others = {} if self.elsewhere is None else await self.elsewhere.others()
+        held_elsewhere = others.get(name)
         has_secret = (session is not None and known_session is not None
                       and same_secret(session, known_session))
+        # Only whoever proves to be the name gets the replay of the rooms it was in.
+        was_in = frozenset(await self.store.memberships(name) if has_secret else ())
+        self.limits.check_name_free(name, (*self._conn_by_name, *others))
         replaced = self._conn_by_name.get(name)
         if replaced is None and held_elsewhere is not None:
             replaced = held_elsewhere[0]
@@ -165,15 +182,18 @@ class Chat:
                           f"server allows. Try again later, or tell your teacher.")
         self._name_by_conn.pop(replaced, None)
         # A connection taken over before its welcome never told its rooms it arrived.
-        unwelcomed = self._arriving.pop(replaced, None)
+        unwelcomed = self._arriving.pop(replaced, (None,))[0]
         self._conn_by_name[name] = conn
         self._name_by_conn[conn] = name
         try:
             if not has_secret:
                 known_session = self._new_session()
                 await self.store.set_session(name, known_session)
-            return await self._arrive(conn, name, rooms, offset, known_session,
-                                      replaced, unwelcomed)
+            await self.store.set_memberships(name, rooms)
+            accepted = await self._arrive(conn, name, rooms, offset, known_session,
+                                          replaced, unwelcomed)
+            self._arriving[conn] = (accepted, was_in)
+            return accepted
         except BaseException:  # the store or Redis failed: the name must not stay taken
             with contextlib.suppress(Exception):
                 await self.disconnect(conn)
@@ -206,11 +226,7 @@ class Chat:
                         replaced=replaced, presence=presence, effects=effects)
 
     def _resume_offset(self, auth: dict) -> int | None:
-        offset = auth.get("offset")
-        if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int)
-                                   or offset < 0):
-            raise Refused('"offset" is the last message id you saw: '
-                          'a whole number, 0 or more.')
+        offset = self.limits.check_offset(auth.get("offset"))
         history_id = auth.get("history")
         if history_id is not None and not isinstance(history_id, str):
             raise Refused(f'"history" must be the text the server sent in "{protocol.WELCOME}".')
@@ -219,37 +235,63 @@ class Chat:
         return offset
 
     async def welcome(self, conn: Hashable) -> Result:
-        """What an accepted connection gets once its handshake is done, in this order:
-        ``welcome``, its rooms entered, the replay of what it missed, then ``presence``
-        for each room its arrival changed. Nothing if it is gone meanwhile.
+        """Every step of :meth:`resume` as one result (for a cell or a test)."""
+        return Result(effects=tuple([effect async for step in self.resume(conn)
+                                     for effect in step.effects]))
 
-        The server calls it once the connection is in socket.io's books: a message said
-        before the connection entered its rooms is in the replay, one said after it
-        arrives live, never both and never neither.
+    async def resume(self, conn: Hashable, *, chunk: int = REPLAY_CHUNK
+                     ) -> AsyncIterator[Result]:
+        """What an accepted connection gets once its handshake is done, as steps the
+        server runs one at a time under its order lock, so that other events pass between
+        them: ``welcome`` (and a ``notice`` per room whose history is cut); the replay,
+        ``chunk`` messages a step, in id order; then what was said meanwhile, its rooms
+        entered (only now: so each message is replayed or heard live, never both) and
+        ``presence``. Nothing more once the connection is gone or taken over.
+
+        The replay is the last messages above ``offset``: at most ``limits.replay`` of
+        each room the name was in (by the store, for the name's ``session`` only), and
+        of other rooms no more than a join shows anyone (``limits.history``).
         """
-        accepted = self._arriving.get(conn)
-        if accepted is None:
-            return Result()
-        replay = await self.replay(accepted.rooms, accepted.offset)
-        # Checked after the await: a takeover meanwhile took this welcome (and its
-        # presence) over, and the connection is being closed.
-        if (self._arriving.pop(conn, None) is not accepted
-                or self._name_by_conn.get(conn) != accepted.name):
-            return Result()
+        arriving = self._arriving.get(conn)
+        if arriving is None:
+            return
+        accepted, was_in = arriving
+        gone = lambda: (self._arriving.get(conn) is not arriving  # noqa: E731
+                        or self._name_by_conn.get(conn) != accepted.name)
+        replay: list[Message] = []
+        cut, cursor = [], None
+        if accepted.offset is not None and accepted.rooms:
+            cursor = await self.store.last_id()  # what comes after it: in the last step
+            for room in accepted.rooms:
+                most = self.limits.replay if room in was_in else self.limits.history
+                last = [message for message in await self.store.recent(room, most)
+                        if accepted.offset < message.id <= cursor]
+                first = await self.store.since([room], accepted.offset, limit=1)
+                if first and first[0].id <= cursor and first[0] not in last[:1]:
+                    cut.append(Notice(f"History was cut: you missed more than {most} "
+                                      f"messages in room {room!r}, so only its last {most} "
+                                      f"are shown. Ask the room what came before.", room))
+                replay += last
+        if gone():
+            return
         welcome = protocol.Welcome(accepted.name, accepted.session, self.store.history_id)
-        effects: list[Effect] = [Emit(protocol.WELCOME, welcome.to_dict(), to=conn)]
-        effects += [Enter(conn, room) for room in accepted.rooms]
-        effects += [Emit(protocol.SAID, message.to_dict(), to=conn) for message in replay]
-        effects += [Emit(protocol.PRESENCE, presence.to_dict(), room=presence.room)
-                    for presence in accepted.presence]
-        return Result(effects=tuple(effects))
-
-    async def replay(self, rooms: tuple[str, ...], offset: int | None) -> tuple[Message, ...]:
-        """What a resuming client missed: the messages of ``rooms`` with an id above
-        ``offset``, in id order. None for ``offset`` means no replay."""
-        if offset is None or not rooms:
-            return ()
-        return tuple(await self.store.since(rooms, offset))
+        yield Result(effects=(Emit(protocol.WELCOME, welcome.to_dict(), to=conn),
+                              *(Emit(protocol.NOTICE, n.to_dict(), to=conn) for n in cut)))
+        replay.sort(key=lambda message: message.id)
+        for start in range(0, len(replay), chunk):
+            if gone():
+                return
+            yield Result(effects=tuple(Emit(protocol.SAID, message.to_dict(), to=conn)
+                                       for message in replay[start:start + chunk]))
+        meanwhile = () if cursor is None else await self.store.since(accepted.rooms, cursor)
+        if gone():
+            return
+        del self._arriving[conn]
+        yield Result(effects=(
+            *(Emit(protocol.SAID, message.to_dict(), to=conn) for message in meanwhile),
+            *(Enter(conn, room) for room in accepted.rooms),
+            *(Emit(protocol.PRESENCE, presence.to_dict(), room=presence.room)
+              for presence in accepted.presence)))
 
     async def disconnect(self, conn: Hashable, reason: str | None = None) -> Result:
         """Forget a connection; tell the rooms it was in who is left.
@@ -262,8 +304,8 @@ class Chat:
         if name is None:
             return Result()
         del self._conn_by_name[name]
-        if self._rate is not None:
-            self._rate.forget(name)
+        for rate in filter(None, (self._rate, self._room_rate)):
+            rate.forget(name, self._clock())
         rooms = sorted(self._rooms_by_name.get(name, ()))
         for room in rooms:
             self._remove_member(name, room)
@@ -293,7 +335,9 @@ class Chat:
         if most is not None and len(rooms) >= most:
             raise Refused(f"You are in {len(rooms)} rooms, the most allowed: "
                           f"leave one before joining {room!r}.")
+        self._check_rate(self._room_rate, conn, name, self._clock())
         self._add_member(name, room)
+        await self.store.set_memberships(name, self.rooms_of(name))
         presence = self._presence(room, await self._tell_elsewhere())
         history = await self.store.recent(room, self.limits.history)
         return Joined(room=room, members=presence.members, history=tuple(history),
@@ -308,7 +352,9 @@ class Chat:
             field_of(payload, protocol.LEAVE, "room", example='{"room": "lobby"}'))
         if room not in self._rooms_by_name.get(name, ()):
             raise Refused(f"You are not in room {room!r}.")
+        self._check_rate(self._room_rate, conn, name, self._clock())
         self._remove_member(name, room)
+        await self.store.set_memberships(name, self.rooms_of(name))
         presence = self._presence(room, await self._tell_elsewhere())
         return Result(effects=(Exit(conn, room),
                                Emit(protocol.PRESENCE, presence.to_dict(), room=room)))
@@ -332,13 +378,10 @@ class Chat:
         """Keep a message from a connection's name to ``payload["room"]``, for the room.
 
         ``payload`` is ``{"room", "text", "client_id"?}``. A ``client_id`` this name used
-        before gets the first id back, whatever the text, and no new message: that is
-        what makes re-sending after a reconnect safe (and it costs nothing against the
-        rate limit). A muted name is refused with how long is left; a name that says
-        more than ``limits.messages_per_second`` allows is refused with
-        :class:`~chatkit.limits.Throttled`. Every member, the sender included, hears
-        ``said`` (from the store's own delivery when it has one, as with Redis).
-        """
+        before gets the first id back and no new message (re-sending is safe, and free
+        against the rate limit). A muted name is refused with how long is left; one over
+        ``limits.messages_per_second`` with :class:`~chatkit.limits.Throttled`. Every
+        member, the sender included, hears ``said`` (from the store itself with Redis)."""
         name = self._name(conn)
         example = '{"room": "lobby", "text": "hello"}'
         client_id = self.limits.check_client_id(
@@ -349,7 +392,7 @@ class Chat:
                 return Said(id=first_id, message=None)
         room = self.limits.check_room(field_of(payload, protocol.SAY, "room", example=example))
         text = self.limits.check_text(field_of(payload, protocol.SAY, "text", example=example))
-        muted_until = await self.store.restriction("mute", name)
+        muted_until = await self.store.restriction("mute", self.limits.name_key(name))
         # Checked after the await: the sender may have left the room meanwhile.
         if room not in self._rooms_by_name.get(name, ()):
             raise Refused(f"Join room {room!r} before saying something there.")
@@ -357,33 +400,12 @@ class Chat:
         muted = _left(muted_until, now)
         if muted:
             raise Refused(f"The teacher muted you: you can speak again in {seconds(muted)}.")
-        self._check_rate(conn, name, now)
+        self._check_rate(self._rate, conn, name, now)
         message = await self.store.add(room, name, text, ts=now, client_id=client_id)
         if self.store.delivers_messages:
             return Said(id=message.id, message=message)
         return Said(id=message.id, message=message,
                     effects=(Emit(protocol.SAID, message.to_dict(), room=room),))
-
-    # -- who is where (the teacher's view) -------------------------------------------
-
-    async def find(self, name: str) -> Hashable | None:
-        """The connection that holds ``name`` (here or elsewhere), or None."""
-        conn = self._conn_by_name.get(name)
-        if conn is None and self.elsewhere is not None:
-            held_elsewhere = (await self.elsewhere.others()).get(name)
-            conn = None if held_elsewhere is None else held_elsewhere[0]
-        return conn
-
-    async def snapshot(self) -> tuple[dict[str, list[str]], tuple[str, ...]]:
-        """Every room someone is in (elsewhere too) with its sorted members, and
-        everyone connected, sorted."""
-        others = {} if self.elsewhere is None else await self.elsewhere.others()
-        rooms = {room: set(names) for room, names in self._members_by_room.items()}
-        for name, (_, their_rooms) in others.items():
-            for room in their_rooms:
-                rooms.setdefault(room, set()).add(name)
-        return ({room: sorted(names) for room, names in sorted(rooms.items())},
-                tuple(sorted({*self._conn_by_name, *others})))
 
     def now(self) -> float:
         """The time by the chat's clock (seconds since the epoch)."""
@@ -392,30 +414,23 @@ class Chat:
     # -- helpers -----------------------------------------------------------------------
 
     async def _check_not_kicked(self, name: str) -> None:
-        left = _left(await self.store.restriction("kick", name), self._clock())
+        until = await self.store.restriction("kick", self.limits.name_key(name))
+        left = _left(until, self._clock())
         if left:
             raise Refused(f"The teacher removed {name!r} from the chat: you can come back "
                           f"in {seconds(left)}.")
 
-    def _check_rate(self, conn: Hashable, name: str, now: float) -> None:
-        if self._rate is None:
+    @staticmethod
+    def _check_rate(rate: RateLimit | None, conn: Hashable, name: str, now: float) -> None:
+        if rate is None:
             return
         try:
-            self._rate.check(name, now)
+            rate.check(name, now)
         except Throttled as throttled:
             if throttled.notice is not None:
                 throttled.effects = (Emit(protocol.NOTICE, Notice(throttled.notice).to_dict(),
                                           to=conn),)
             raise
-
-    def _check_join_code(self, code: Any) -> None:
-        if self.join_code is None:
-            return
-        if code is None or (isinstance(code, str) and not code.strip()):
-            raise Refused("This chat needs a join code: ask your teacher for it.")
-        if not isinstance(code, str) or not same_secret(_normal_code(code),
-                                                        _normal_code(self.join_code)):
-            raise Refused("Wrong join code: check it with your teacher.")
 
     def _name(self, conn: Hashable) -> str:
         name = self._name_by_conn.get(conn)
@@ -423,13 +438,14 @@ class Chat:
             raise Refused("You are not connected to the chat.")
         return name
 
+    def roster(self) -> Roster:
+        """Who is connected to this process, and the rooms each is in (sorted)."""
+        return {name: (conn, sorted(self._rooms_by_name.get(name, ())))
+                for name, conn in self._conn_by_name.items()}
+
     async def _tell_elsewhere(self) -> Roster:
         """Tell the other processes who is here (one round trip); return who is there."""
-        if self.elsewhere is None:
-            return {}
-        return await self.elsewhere.update({
-            name: (conn, sorted(self._rooms_by_name.get(name, ())))
-            for name, conn in self._conn_by_name.items()})
+        return {} if self.elsewhere is None else await self.elsewhere.update(self.roster())
 
     def _presence(self, room: str, others: Roster) -> Presence:
         members = set(self._members_by_room.get(room, ()))
@@ -459,6 +475,3 @@ def _left(until: float | None, now: float) -> float:
     """Seconds left until ``until``, or 0."""
     return 0.0 if until is None else max(0.0, until - now)
 
-
-def _normal_code(code: str) -> str:
-    return code.strip().casefold()

@@ -21,10 +21,13 @@ import hmac
 import math
 import re
 import secrets
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "MAX_ID",
     "MAX_MUTE_SECONDS",
     "Limits",
     "RateLimit",
@@ -33,14 +36,19 @@ __all__ = [
     "TokenBucket",
     "describe",
     "field_of",
+    "name_key",
     "new_join_code",
     "new_teacher_token",
     "same_secret",
     "seconds",
+    "unkeepable",
 ]
 
 #: The longest mute a teacher may give, in seconds (a day).
 MAX_MUTE_SECONDS = 86_400
+
+#: The largest message id (and so ``offset``) there can be: SQLite's largest integer.
+MAX_ID = 2**63 - 1
 
 _ROOM_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -77,6 +85,13 @@ class Limits:
         rooms_per_client: how many rooms one person may be in at once (default 20).
         kick_seconds: how long a name the teacher kicked out may not come back
             (default 60).
+        room_changes_per_second: how many joins and leaves (together) a name may make
+            per second, on average; None (the default in a notebook) means no limit.
+            ``python -m chatkit serve`` uses 2.
+        room_change_burst: how many joins and leaves in a row before that rate applies
+            (default 10).
+        replay: the most messages per room a resume replays (default 200); the rest is
+            announced by a ``notice`` that says the history was cut.
     """
 
     name_length: int = 32
@@ -89,8 +104,15 @@ class Limits:
     clients: int | None = 200
     rooms_per_client: int | None = 20
     kick_seconds: float = 60
+    room_changes_per_second: float | None = None
+    room_change_burst: int = 10
+    replay: int = 200
 
     def __post_init__(self) -> None:
+        if self.room_changes_per_second is not None and not self.room_changes_per_second > 0:
+            raise ValueError("room_changes_per_second must be more than 0, or None")
+        if self.room_change_burst < 1 or self.replay < 1:
+            raise ValueError("room_change_burst and replay must be at least 1")
         if self.messages_per_second is not None and not self.messages_per_second > 0:
             raise ValueError("messages_per_second must be more than 0, or None for no limit")
         if self.burst < 1:
@@ -103,13 +125,16 @@ class Limits:
             raise ValueError("kick_seconds must be 0 or more")
 
     def check_name(self, name: Any) -> str:
-        """``name`` trimmed, if it is 1 to ``name_length`` printable characters."""
+        """``name`` in Unicode's NFKC form and trimmed, if it is 1 to ``name_length``
+        printable characters whose letters are all of one script (digits, spaces and
+        punctuation go with any), so that two names cannot look alike by mixing scripts
+        (a Cyrillic "а" in "аda"). Names compare by :func:`name_key`."""
         most = self.name_length
         if name is None:
             raise Refused('Pick a name: auth needs a "name".')
         if not isinstance(name, str):
             raise Refused(f"A name is text, not {kind(name)}.")
-        name = name.strip()
+        name = unicodedata.normalize("NFKC", name).strip()
         if not name:
             raise Refused(f"The name is empty: pick one of 1 to {most} characters.")
         if len(name) > most:
@@ -117,7 +142,23 @@ class Limits:
         if not name.isprintable():
             raise Refused("A name can only hold printable characters "
                           "(no tabs, line breaks or control characters).")
+        scripts = _scripts(name)
+        if len(scripts) > 1:
+            raise Refused(f"A name is written in one alphabet (digits and punctuation go "
+                          f"with any), so that no two names look alike: {name!r} mixes "
+                          f"{scripts[0]} and {scripts[1]} letters.")
         return name
+
+    name_key = staticmethod(lambda name: name_key(name))  # for the rules: see name_key()
+
+    def check_name_free(self, name: str, connected: Iterable[str]) -> None:
+        """Refuse ``name`` if a ``connected`` name compares the same (:func:`name_key`)
+        but is spelled otherwise: "Ada" while "ada" is here would look like one person."""
+        key = name_key(name)
+        for other in connected:
+            if other != name and name_key(other) == key:
+                raise Refused(f"The name {name!r} is taken: {other!r} is connected now, and "
+                              f"names do not differ by case or width. Pick another name.")
 
     def check_room(self, room: Any) -> str:
         """``room`` if it is 1 to ``room_length`` of ``A-Z a-z 0-9 _ -``."""
@@ -144,6 +185,10 @@ class Limits:
         if len(text) > most:
             raise Refused(f"The message is too long ({len(text)} characters): "
                           f"at most {most}.")
+        odd = unkeepable(text)
+        if odd:
+            raise Refused(f"The message holds {odd}, which the chat cannot keep: "
+                          f"remove it and send it again.")
         return text
 
     def check_client_id(self, client_id: Any) -> str | None:
@@ -154,7 +199,23 @@ class Limits:
         if not isinstance(client_id, str) or not 1 <= len(client_id) <= most:
             raise Refused(f'"client_id" is text of 1 to {most} characters '
                           f"that you choose for each message.")
+        odd = unkeepable(client_id)
+        if odd:
+            raise Refused(f'"client_id" holds {odd}, which the chat cannot keep: '
+                          f"use plain text (a UUID is fine).")
         return client_id
+
+    def check_offset(self, offset: Any) -> int | None:
+        """``auth["offset"]``: None, or a whole number from 0 to :data:`MAX_ID`."""
+        if offset is None:
+            return None
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise Refused('"offset" is the last message id you saw: '
+                          'a whole number, 0 or more.')
+        if offset > MAX_ID:
+            raise Refused(f'"offset" is too big to be a message id (the largest is '
+                          f"{MAX_ID:,}): send the last id you saw, or 0.")
+        return offset
 
     def check_rooms(self, rooms: Any) -> tuple[str, ...]:
         """``auth["rooms"]``: a list of valid room names, duplicates dropped, at most
@@ -221,9 +282,18 @@ class RateLimit:
         limit.check("ada", now=0)      # raises Throttled: wait 1.0 s, with a notice
     """
 
-    def __init__(self, rate: float, burst: int):
+    #: The sentences for ``say``; ``{wait}`` and ``{rate}`` are filled in.
+    TOO_FAST = ("You are sending messages too fast: wait {wait} s before saying more "
+                "(at most {rate} per second).")
+    SLOW_DOWN = ("Slow down: you may say at most {rate} messages per second. "
+                 "Messages sent faster are refused.")
+
+    def __init__(self, rate: float, burst: int, *, too_fast: str = TOO_FAST,
+                 slow_down: str = SLOW_DOWN):
         self.rate = rate
         self.burst = burst
+        self.too_fast, self.slow_down = too_fast, slow_down
+        self._kept = 1000  # buckets kept after the last sweep of full ones
         self._buckets: dict[str, TokenBucket] = {}
         self._told: set[str] = set()  # names told "too fast" since their last message
 
@@ -238,16 +308,35 @@ class RateLimit:
             return
         first = name not in self._told
         self._told.add(name)
-        raise Throttled(
-            f"You are sending messages too fast: wait {wait:.1f} s before saying more "
-            f"(at most {self.rate:g} per second).", wait=wait,
-            notice=(f"Slow down: you may say at most {self.rate:g} messages per second. "
-                    f"Messages sent faster are refused.") if first else None)
+        raise Throttled(self.too_fast.format(wait=f"{wait:.1f}", rate=f"{self.rate:g}"),
+                        wait=wait, notice=self.slow_down.format(rate=f"{self.rate:g}")
+                        if first else None)
 
-    def forget(self, name: str) -> None:
-        """Drop ``name``'s bucket (it disconnected)."""
-        self._buckets.pop(name, None)
-        self._told.discard(name)
+    @classmethod
+    def for_room_changes(cls, rate: float, burst: int) -> RateLimit:
+        """The same limit for ``join`` and ``leave`` (together), with their sentences."""
+        return cls(rate, burst,
+                   too_fast="You are joining and leaving rooms too fast: wait {wait} s "
+                            "before the next join or leave (at most {rate} per second).",
+                   slow_down="Slow down: you may join or leave rooms at most {rate} times "
+                             "per second. Faster ones are refused.")
+
+    def forget(self, name: str, now: float | None = None) -> None:
+        """Drop ``name``'s bucket (it disconnected); given ``now``, only once it is full
+        again, so that reconnecting does not refill it faster. Full buckets of other
+        names are dropped too, now and then, so memory stays bounded."""
+        bucket = self._buckets.get(name)
+        if bucket is not None and now is not None:
+            bucket.take(now, take=0)  # refilled up to now
+        if bucket is None or now is None or bucket.tokens >= bucket.burst:
+            self._buckets.pop(name, None)
+            self._told.discard(name)
+        if now is not None and len(self._buckets) > 2 * self._kept:
+            for other, kept in list(self._buckets.items()):
+                kept.take(now, take=0)
+                if kept.tokens >= kept.burst:
+                    self.forget(other)
+            self._kept = max(1000, len(self._buckets))
 
 
 class TokenBucket:
@@ -270,15 +359,15 @@ class TokenBucket:
         self.tokens = float(burst)
         self._last = now
 
-    def take(self, now: float) -> float:
+    def take(self, now: float, *, take: int = 1) -> float:
         """Take a token if there is one and return 0.0; otherwise take nothing and
-        return how many seconds until there is one."""
+        return how many seconds until there is one. ``take=0`` only refills."""
         self.tokens = min(self.burst, self.tokens + max(0.0, now - self._last) * self.rate)
         self._last = max(self._last, now)
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= take:
+            self.tokens -= take
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return (take - self.tokens) / self.rate
 
     def __repr__(self) -> str:
         return f"<TokenBucket {self.tokens:.2f}/{self.burst} tokens, {self.rate:g}/s>"
@@ -295,12 +384,15 @@ _CODE_WORDS = (
 
 
 def new_join_code() -> str:
-    """A random join code that reads well aloud, such as ``"maple-otter-42"``.
+    """A random join code that reads well aloud, such as ``"maple-otter-fern-42"``.
 
-    About 230,000 possible codes: plenty against guessing in a classroom, not a password.
+    Three of 48 words and a number from 10 to 99: 48**3 * 90 = 9,953,280 codes, more
+    than four words would give (5.3 million). With :class:`chatkit.guard.Guard`'s
+    back-off (at most one wrong try a minute per address once it has begun) guessing
+    one takes about 9 years per address on average: see docs/protocol.md's limits.
     """
-    first, second = secrets.choice(_CODE_WORDS), secrets.choice(_CODE_WORDS)
-    return f"{first}-{second}-{secrets.randbelow(90) + 10}"
+    words = [secrets.choice(_CODE_WORDS) for _ in range(3)]
+    return f"{'-'.join(words)}-{secrets.randbelow(90) + 10}"
 
 
 def new_teacher_token() -> str:
@@ -319,6 +411,41 @@ def same_secret(given: str, expected: str) -> bool:
                                expected.encode("utf-8", "surrogatepass"))
 
 
+def name_key(name: str) -> str:
+    """What a name compares by: NFKC, case-folded ("Ada", "ADA", "ａｄａ" are one name)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Scripts that are written together (Chinese, Japanese, Korean): one "alphabet" here.
+_CJK = frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HANGUL",
+                  "BOPOMOFO", "IDEOGRAPHIC"})
+
+
+def unkeepable(text: str) -> str | None:
+    """What in ``text`` no store can keep, as a person reads it, or None: a lone
+    surrogate (half a UTF-16 pair: UTF-8, SQLite and Redis refuse it) or a NUL."""
+    if "\x00" in text:
+        return "a NUL character (U+0000)"
+    odd = None if text.isascii() else _SURROGATE.search(text)
+    if odd is not None:
+        return f"half of a UTF-16 pair on its own (U+{ord(odd.group()):04X})"
+    return None
+
+
+def _scripts(name: str) -> list[str]:
+    """The scripts of the letters of ``name``, in order of appearance (the first word of
+    each letter's Unicode name: LATIN, CYRILLIC, GREEK...; modifier letters go with any)."""
+    found: dict[str, None] = {}
+    for char in name:
+        if not unicodedata.category(char).startswith("L"):
+            continue
+        word = "LATIN" if char.isascii() else unicodedata.name(char, "").split(" ", 1)[0]
+        if word and word != "MODIFIER":
+            found["Chinese/Japanese/Korean" if word in _CJK else word.title()] = None
+    return list(found)
+
+
 def seconds(wait: float) -> str:
     """A wait as a person reads it: whole seconds, rounded up ("42 s", "1 s")."""
     return f"{max(1, math.ceil(wait)):,} s"
@@ -330,6 +457,8 @@ def kind(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"true/false ({str(value).lower()})"
+    if isinstance(value, int) and not -10**15 < value < 10**15:  # never 4,000 digits
+        return f"a huge number (about {int(value.bit_length() * math.log10(2)) + 1:,} digits)"
     if isinstance(value, int | float):
         return f"a number ({value})"
     if isinstance(value, str):

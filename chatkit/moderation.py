@@ -24,7 +24,16 @@ from typing import Any
 from chatkit import protocol
 from chatkit.chat import Chat
 from chatkit.effects import Disconnect, Emit, Note, Result, Rooms
-from chatkit.limits import MAX_MUTE_SECONDS, Refused, field_of, kind, same_secret, seconds
+from chatkit.guard import Guarded
+from chatkit.limits import (
+    MAX_MUTE_SECONDS,
+    Refused,
+    field_of,
+    kind,
+    name_key,
+    same_secret,
+    seconds,
+)
 from chatkit.protocol import Notice
 
 __all__ = ["Moderation"]
@@ -44,11 +53,16 @@ class Moderation:
         self.token = token
         self._teachers: set[Hashable] = set()
 
-    async def connect(self, conn: Hashable, auth: Any) -> Result:
+    async def connect(self, conn: Hashable, auth: Any, *, address: Hashable = None,
+                      link: Hashable = None) -> Result:
         """Let a teacher's connection in if ``auth`` is ``{"token": <token>}``, or raise
-        Refused. Without a token nobody gets in."""
+        Refused. Without a token nobody gets in. Wrong tokens are slowed down by the
+        chat's :class:`~chatkit.guard.Guard`, per ``address`` and ``link``, as join codes."""
         try:
-            self._check_token(auth)
+            self.chat.guard.connecting(address, self.chat.now())
+            self._check_token(auth, address, link)
+        except Guarded:
+            raise
         except Refused as refusal:
             raise Refused(str(refusal), effects=(
                 Note(f"refused a teacher connection: {refusal}"),)) from None
@@ -71,15 +85,21 @@ class Moderation:
         and everyone connected."""
         if payload not in (None, {}):
             raise Refused("rooms takes nothing, or {}.")
-        rooms, people = await self.chat.snapshot()
-        return Rooms(rooms=rooms, people=people)
+        here = self.chat.roster()
+        there = {} if self.chat.elsewhere is None else await self.chat.elsewhere.others()
+        rooms: dict[str, set[str]] = {}
+        for name, (_, their_rooms) in [*here.items(), *there.items()]:
+            for room in their_rooms:
+                rooms.setdefault(room, set()).add(name)
+        return Rooms(rooms={room: sorted(names) for room, names in sorted(rooms.items())},
+                     people=tuple(sorted({*here, *there})))
 
     async def kick(self, payload: Any) -> Result:
         """``kick``: ``payload["name"]`` is told, then disconnected, and may not connect
         again for ``limits.kick_seconds``."""
         name, conn = await self._target(payload, protocol.KICK, '{"name": "ada"}')
         wait = self.chat.limits.kick_seconds
-        await self.chat.store.restrict("kick", name, self.chat.now() + wait)
+        await self.chat.store.restrict("kick", name_key(name), self.chat.now() + wait)
         notice = (f"The teacher removed you from the chat. You can come back in "
                   f"{seconds(wait)}.")
         return Result(effects=(Note(f"the teacher kicked {name} out for {wait:g} s"),
@@ -96,7 +116,7 @@ class Moderation:
                 or not 0 <= wait <= MAX_MUTE_SECONDS):
             raise Refused(f'"seconds" is how long to mute for: a number from 0 (to lift '
                           f"a mute) to {MAX_MUTE_SECONDS:,}, not {kind(wait)}.")
-        await self.chat.store.restrict("mute", name, self.chat.now() + wait)
+        await self.chat.store.restrict("mute", name_key(name), self.chat.now() + wait)
         if wait:
             note, notice = (f"the teacher muted {name} for {wait:g} s",
                             f"The teacher muted you for {seconds(wait)}.")
@@ -121,7 +141,7 @@ class Moderation:
         return Result(effects=(Emit(protocol.NOTICE, Notice(text, room).to_dict(),
                                     room=room),))
 
-    def _check_token(self, auth: Any) -> None:
+    def _check_token(self, auth: Any, address: Hashable, link: Hashable) -> None:
         if self.token is None:
             raise Refused("This server has no teacher token, so its teacher's tools are "
                           "closed: start it with one.")
@@ -129,15 +149,24 @@ class Moderation:
         if token is None or (isinstance(token, str) and not token.strip()):
             raise Refused('The teacher\'s tools need the teacher token: connect with auth '
                           '{"token": "..."}. It was printed when the server started.')
-        if not isinstance(token, str) or not same_secret(token.strip(), self.token):
-            raise Refused("Wrong teacher token: check what the server printed at start.")
+        self.chat.guard.secret(
+            "teacher token", right=isinstance(token, str) and same_secret(token.strip(),
+                                                                          self.token),
+            address=address, link=link, now=self.chat.now(),
+            wrong="Wrong teacher token: check what the server printed at start.",
+            log="refused a teacher connection")
 
     async def _target(self, payload: Any, event: str, example: str) -> tuple[str, Hashable]:
         """The name a teacher's request is about, and its connection."""
         name = self.chat.limits.check_name(field_of(payload, event, "name", example=example))
-        conn = await self.chat.find(name)
+        everyone = dict(self.chat.roster())
+        if self.chat.elsewhere is not None:
+            everyone = {**await self.chat.elsewhere.others(), **everyone}
+        # Found as it compares, named as it is spelled: "ada" finds "Ada".
+        name, conn = next(((them, held[0]) for them, held in everyone.items()
+                           if name_key(them) == name_key(name)), (name, None))
         if conn is None:
-            raise Refused(f"Nobody named {name!r} is connected (names are case-sensitive).")
+            raise Refused(f"Nobody named {name!r} is connected.")
         return name, conn
 
     def __repr__(self) -> str:

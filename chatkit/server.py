@@ -36,6 +36,7 @@ from chatkit.chat import Chat
 from chatkit.cluster import Cluster
 from chatkit.effects import Disconnect, Effect, Emit, Enter, Exit, Note, Result
 from chatkit.engine import ChatManager, ChatRedisManager, SocketIOServer
+from chatkit.guard import Guard
 from chatkit.limits import Limits, Refused
 from chatkit.moderation import Moderation
 from chatkit.protocol import Message
@@ -74,6 +75,12 @@ class ChatServer:
             means the documented defaults (no rate limit; 200 people; 20 rooms each).
         max_http_buffer_size: the largest packet accepted, in bytes (default 1,000,000).
             A bigger one ends that client's connection, never the server.
+        max_attachments: the most binary attachments one packet may announce (default
+            10; the chat uses none); more ends that connection. Their bytes together
+            stay within ``max_http_buffer_size``.
+        guard: connects per address and the back-off of wrong join codes and teacher
+            tokens, as a :class:`chatkit.guard.Guard`; None means its defaults (no
+            connect limit; waits from the 4th wrong try; closed after 5 on one connection).
 
     Storage:
         db: a SQLite file to keep messages, kicks, mutes and sessions in, so that they
@@ -94,8 +101,9 @@ class ChatServer:
         ping_timeout: seconds to wait for a pong before the connection counts as lost
             (default 20). Tests shorten both so that lost clients are noticed quickly.
         cors_allowed_origins: which web pages may connect from a browser, as in
-            python-socketio: None (the default) allows only pages served by this server,
-            ``"*"`` allows every page. Non-browser clients are not affected.
+            python-socketio: None (the default) allows only pages served by this server
+            (under an IP address, ``localhost`` or this machine's name), a list adds
+            pages to those, ``"*"`` allows every page. Non-browser clients are not affected.
 
     Attributes:
         rules: the :class:`chatkit.chat.Chat` that decides everything.
@@ -111,6 +119,8 @@ class ChatServer:
 
     def __init__(self, *, join_code: str | None = None, teacher_token: str | None = None,
                  limits: Limits | None = None, max_http_buffer_size: int = 1_000_000,
+                 max_attachments: int = 10,
+                 guard: Guard | None = None,
                  db: str | PathLike[str] | None = None, store: Store | None = None,
                  client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME,
                  redis: str | None = None, redis_prefix: str = "chatkit:",
@@ -125,7 +135,7 @@ class ChatServer:
             store = self.cluster.store
         self.store = store if store is not None else open_store(
             db, client_ids_per_name=client_ids_per_name)
-        self.rules = Chat(store=self.store, limits=limits, join_code=join_code,
+        self.rules = Chat(store=self.store, limits=limits, join_code=join_code, guard=guard,
                           elsewhere=None if self.cluster is None else self.cluster.roster)
         self.moderation = Moderation(self.rules, token=teacher_token)
         manager = ChatManager() if self.cluster is None else ChatRedisManager(
@@ -134,7 +144,7 @@ class ChatServer:
         self.sio = SocketIOServer(
             client_manager=manager, room_label=_room_label,
             async_mode="aiohttp", ping_interval=ping_interval, ping_timeout=ping_timeout,
-            max_http_buffer_size=max_http_buffer_size,
+            max_http_buffer_size=max_http_buffer_size, max_attachments=max_attachments,
             cors_allowed_origins=cors_allowed_origins, logger=False, engineio_logger=False)
         self.sio.register_namespace(_ChatNamespace(self))
         self.sio.register_namespace(_TeacherNamespace(self))
@@ -148,6 +158,7 @@ class ChatServer:
         # message exactly once: replayed if it was said before, live if after.
         self.order = asyncio.Lock()
         self._handle: running.Running | None = None
+        self._closing: set[asyncio.Task] = set()  # transports closed after wrong tries
         self._shut_down = False
         self._cleaned_up = False
 
@@ -211,6 +222,16 @@ class ChatServer:
                     self.log.append(line)
                     logger.info("%s", line)
 
+    def close_transport(self, eio_sid: str | None) -> None:
+        """Close an engine.io connection once what is queued for it (a refusal) is sent."""
+        async def close() -> None:
+            await asyncio.sleep(0)  # socket.io queues the connect_error after the refusal
+            await self.sio.eio.disconnect(eio_sid)
+        if eio_sid is not None:
+            task = asyncio.create_task(close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     def _here(self, conn: str) -> bool:
         """Whether ``conn`` is still connected to /chat (a connection that left while a
         rule awaited its store has no rooms to enter or leave any more)."""
@@ -256,7 +277,7 @@ class ChatServer:
         if self._cleaned_up:
             return
         self._cleaned_up = True
-        leftovers = [task for task in server_tasks(self.sio)
+        leftovers = [task for task in [*server_tasks(self.sio), *self._closing]
                      if task is not asyncio.current_task()]
         for task in leftovers:
             task.cancel()
@@ -331,6 +352,28 @@ class _Namespace(socketio.AsyncNamespace):
                 raise
         return result.ack()
 
+    async def admit(self, rule: Callable[..., Awaitable[Result]], sid: str, environ: dict,
+                    auth: Any) -> None:
+        """Call a connect rule with where the connection comes from; a refusal becomes
+        socket.io's ``connect_error`` (and closes the transport when the guard says so)."""
+        # (python-engineio's aiohttp driver sets REMOTE_ADDR to 127.0.0.1 for everyone)
+        request = environ.get("aiohttp.request")
+        address = request.remote if request is not None else environ.get("REMOTE_ADDR")
+        link = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        try:
+            accepted = await rule(sid, auth, address=address, link=link)
+        except Refused as refusal:
+            await self.chat.run(refusal.effects)
+            if getattr(refusal, "close", False):
+                self.chat.close_transport(link)
+            raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
+        except Exception:
+            logger.exception("connect failed")
+            raise socketio.exceptions.ConnectionRefusedError(
+                "The server failed to accept this connection; please tell your teacher."
+            ) from None
+        await self.chat.run(accepted.effects)
+
     def _who(self, sid: str) -> str:
         name = self.chat.moderation.label(sid)
         return f"{name} ({sid})" if name else str(sid)
@@ -345,17 +388,7 @@ class _ChatNamespace(_Namespace):
         super().__init__(protocol.CHAT, chat_server)
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        try:
-            accepted = await self.chat.rules.connect(sid, auth)
-        except Refused as refusal:
-            await self.chat.run(refusal.effects)
-            raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
-        except Exception:
-            logger.exception("connect failed")
-            raise socketio.exceptions.ConnectionRefusedError(
-                "The server failed to accept this connection; please tell your teacher."
-            ) from None
-        await self.chat.run(accepted.effects)
+        await self.admit(self.chat.rules.connect, sid, environ, auth)
 
     async def after_connect(self, sid: str) -> None:
         """The welcome, the replay and presence, right after the CONNECT packet
@@ -367,7 +400,15 @@ class _ChatNamespace(_Namespace):
                                  ).effects)
             await self.server.manager.disconnect(sid, self.namespace, ignore_queue=True)
             return
-        await self.answer(self.chat.rules.welcome, sid)
+        # The replay comes in steps, the lock let go between them: others are not held up.
+        steps = self.chat.rules.resume(sid)
+        while True:
+            async with self.chat.order:
+                step = await anext(steps, None)
+                if step is None:
+                    return
+                await self.chat.run(step.effects)
+            await asyncio.sleep(0)  # others' requests get in line for the lock meanwhile
 
     async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
         await self.chat.run((await self.chat.rules.disconnect(sid, reason)).effects)
@@ -394,12 +435,7 @@ class _TeacherNamespace(_Namespace):
         super().__init__(protocol.TEACHER, chat_server)
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        try:
-            accepted = await self.chat.moderation.connect(sid, auth)
-        except Refused as refusal:
-            await self.chat.run(refusal.effects)
-            raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
-        await self.chat.run(accepted.effects)
+        await self.admit(self.chat.moderation.connect, sid, environ, auth)
 
     async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
         await self.chat.run(self.chat.moderation.disconnect(sid, reason).effects)

@@ -84,6 +84,7 @@ class Store(abc.ABC):
 
     def __init__(self) -> None:
         self._history_id = uuid.uuid4().hex
+        self._memberships: dict[str, tuple[str, ...]] = {}
 
     @property
     def history_id(self) -> str:
@@ -142,6 +143,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def set_session(self, name: str, secret: str) -> None:
         """Remember ``name``'s session secret (it outlives the name's connection)."""
+
+    async def memberships(self, name: str) -> tuple[str, ...]:
+        """The rooms ``name`` was last recorded in (joined, not left), even after it
+        disconnected: a resume replays those rooms in full. Kept in this process unless
+        a store keeps it with its messages (the SQLite one does; Redis does not)."""
+        return self._memberships.get(name, ())
+
+    async def set_memberships(self, name: str, rooms: Iterable[str]) -> None:
+        """Record the rooms ``name`` is in now."""
+        self._memberships[name] = tuple(rooms)
 
     async def close(self) -> None:  # noqa: B027 (a store with nothing to release keeps it)
         """Release the store's resources. Safe to call more than once."""
@@ -286,6 +297,7 @@ class SQLiteStore(Store):
             PRIMARY KEY (kind, name)
         );
         CREATE TABLE IF NOT EXISTS sessions (name TEXT PRIMARY KEY, secret TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS memberships (name TEXT PRIMARY KEY, rooms TEXT NOT NULL);
     """
 
     def __init__(self, path: str | PathLike[str], *,
@@ -367,7 +379,9 @@ class SQLiteStore(Store):
             f"SELECT id, room, name, text, ts FROM messages"
             f" WHERE room IN ({marks}) AND id > ? ORDER BY id LIMIT ?",
             # LIMIT -1 is SQLite's "no limit".
-            (*rooms, offset, -1 if most is None else most)).fetchall()
+            # An offset past SQLite's integers (2**63) is past every id, as in memory.
+            (*rooms, max(-1, min(offset, 2**63 - 1)), -1 if most is None else most)
+        ).fetchall()
         return [Message(*row) for row in rows]
 
     def _last_id(self) -> int:
@@ -404,6 +418,18 @@ class SQLiteStore(Store):
         with self._connection as db:
             db.execute("INSERT OR REPLACE INTO sessions (name, secret) VALUES (?, ?)",
                        (name, secret))
+
+    async def memberships(self, name: str) -> tuple[str, ...]:
+        """The rooms ``name`` was last recorded in, from the file."""
+        row = self._connection.execute(
+            "SELECT rooms FROM memberships WHERE name = ?", (name,)).fetchone()
+        return () if row is None else tuple(row[0].split())  # room names have no spaces
+
+    async def set_memberships(self, name: str, rooms: Iterable[str]) -> None:
+        """Record, in the file, the rooms ``name`` is in now."""
+        with self._connection as db:
+            db.execute("INSERT OR REPLACE INTO memberships (name, rooms) VALUES (?, ?)",
+                       (name, " ".join(rooms)))
 
     async def close(self) -> None:
         """Close the file. Safe to call more than once; any other call after it raises

@@ -9,6 +9,7 @@ from chatkit import protocol
 from chatkit.chat import Chat
 from chatkit.effects import Disconnect, Emit, Enter, Exit, Note, Result
 from chatkit.limits import Limits, Refused, Throttled
+from chatkit.moderation import Moderation
 from chatkit.protocol import Presence
 from chatkit.store import MemoryStore
 
@@ -52,6 +53,19 @@ async def in_lobby(chat, *names):
         await arrive(chat, f"conn-{name}", {"name": name})
         await chat.join(f"conn-{name}", {"room": "lobby"})
     return chat
+
+
+async def replayed(chat, conn):
+    """The messages the welcome of ``conn`` replays to it, as (id, room, text)."""
+    effects = (await chat.welcome(conn)).effects
+    return [(e.data["id"], e.data["room"], e.data["text"]) for e in effects
+            if isinstance(e, Emit) and e.event == protocol.SAID]
+
+
+async def snapshot(chat):
+    """The teacher's view of ``chat``: ({room: [names]}, (everyone,))."""
+    rooms = await Moderation(chat).rooms()
+    return rooms.rooms, rooms.people
 
 
 async def say(chat, name, text="hi", room="lobby", **fields):
@@ -143,7 +157,7 @@ async def test_a_store_that_fails_mid_connect_leaves_the_name_free():
     with pytest.raises(ConnectionError):
         await chat.connect("c1", {"name": "ada", "rooms": ["lobby"]})
     assert chat.name_of("c1") is None and await chat.members("lobby") == ()
-    assert await chat.find("ada") is None
+    assert "ada" not in chat.roster()
 
 
 async def test_a_say_after_leaving_during_the_mute_lookup_is_refused():
@@ -203,7 +217,7 @@ async def test_a_refused_connection_is_a_log_line_and_nothing_else():
     assert chat.name_of("c1") is None
     assert (await chat.welcome("c1")).effects == ()
     assert (await chat.disconnect("c1")).effects == ()
-    assert (await chat.snapshot()) == ({}, ())
+    assert chat.roster() == {}
 
 
 async def test_name_of_exactly_the_limit_is_accepted():
@@ -262,10 +276,33 @@ async def test_a_name_in_use_is_refused():
         "The name 'ada' is taken by someone connected now. Pick another name.")
 
 
-async def test_names_are_compared_exactly():
-    """"Ada" and "ada" are two people."""
+async def test_names_are_compared_without_case_and_shown_as_typed():
+    """"Ada" and "ada" are one person (issue 14): one cannot connect while the other is
+    here; once ada has left, "Ａｄａ" is welcomed as "Ada", its NFKC form."""
     chat = await connected(make_chat(), "ada")
-    assert (await chat.connect("c2", {"name": "Ada"})).name == "Ada"
+    for name in ("Ada", "ADA", "Ａｄａ"):
+        assert (await refusal(chat.connect, "c2", {"name": name})).startswith(
+            f"The name {chat.limits.check_name(name)!r} is taken: 'ada' is connected now")
+    await chat.disconnect("conn-ada")
+    assert (await arrive(chat, "c2", {"name": "Ａｄａ"})).name == "Ada"
+    assert chat.name_of("c2") == "Ada"
+
+
+async def test_a_kick_or_a_mute_covers_every_spelling_of_the_name():
+    """A kicked "Ada" cannot come back as "ada"; muting "ADA" mutes "ada"; the teacher
+    finds "Ada" by any case."""
+    clock = Clock()
+    chat = await in_lobby(make_chat(clock=clock), "Ada")
+    teacher = Moderation(chat, token="t")
+    await teacher.mute({"name": "ADA", "seconds": 30})
+    assert (await refusal(chat.say, "conn-Ada", {"room": "lobby", "text": "hi"})).startswith(
+        "The teacher muted you")
+    kicked = await teacher.kick({"name": "ada"})
+    assert Disconnect("conn-Ada") in kicked.effects
+    await chat.disconnect("conn-Ada")
+    for name in ("ada", "ADA", "Ada"):
+        assert (await refusal(chat.connect, "c3", {"name": name})).startswith(
+            f"The teacher removed {name!r} from the chat")
 
 
 async def test_a_wrong_session_does_not_take_a_name_over():
@@ -353,11 +390,12 @@ async def test_connection_cannot_connect_twice():
         "This connection is already connected.")
 
 
-async def test_find_and_name_of_tell_connections_and_names_apart():
-    """find(name) gives the connection, name_of(conn) the name; None for nobody."""
+async def test_roster_and_name_of_tell_connections_and_names_apart():
+    """roster() gives each name's connection and rooms, name_of(conn) the name."""
     chat = await connected(make_chat(), "ada")
-    assert await chat.find("ada") == "conn-ada" and chat.name_of("conn-ada") == "ada"
-    assert await chat.find("zed") is None and chat.name_of("ghost") is None
+    await chat.join("conn-ada", {"room": "lobby"})
+    assert chat.roster() == {"ada": ("conn-ada", ["lobby"])}
+    assert chat.name_of("conn-ada") == "ada" and chat.name_of("ghost") is None
 
 
 # -- what follows the handshake (welcome) ------------------------------------------------
@@ -399,7 +437,7 @@ async def test_connect_with_rooms_and_no_offset_replays_nothing():
     chat = await in_lobby(make_chat(), "bob")
     await say(chat, "bob")
     accepted = await chat.connect("c1", {"name": "ada", "rooms": ["lobby"]})
-    assert await chat.replay(accepted.rooms, accepted.offset) == ()
+    assert accepted.offset is None
     effects = (await chat.welcome("c1")).effects
     assert [effect.event for effect in effects if isinstance(effect, Emit)] == [
         protocol.WELCOME, protocol.PRESENCE]
@@ -414,13 +452,13 @@ async def test_resume_replays_what_was_missed_in_id_order():
         await say(chat, "bob", text, room)
     accepted = await chat.connect("c1", {"name": "ada", "rooms": ["b", "a"], "offset": 1})
     assert accepted.offset == 1
-    assert [(m.id, m.room, m.text) for m in await chat.replay(accepted.rooms,
-                                                              accepted.offset)] == [
+    assert await replayed(chat, "c1") == [
         (2, "b", "2"), (4, "a", "4"), (5, "b", "5")]
 
 
-async def test_welcome_replays_after_entering_the_rooms_and_before_presence():
-    """welcome, Enter each room, the replayed said in id order to the connection, presence."""
+async def test_welcome_replays_then_enters_the_rooms_then_presence():
+    """welcome, the replayed said in id order to the connection, Enter each room, presence:
+    the rooms are entered only after the replay, so nothing is heard live during it."""
     chat = await connected(make_chat(), "bob")
     for room in ("a", "b", "c"):
         await chat.join("conn-bob", {"room": room})
@@ -430,9 +468,8 @@ async def test_welcome_replays_after_entering_the_rooms_and_before_presence():
     assert (await chat.welcome("c1")).effects == (
         Emit(protocol.WELCOME, {"name": "ada", "session": accepted.session,
                                 "history": chat.store.history_id}, to="c1"),
-        Enter("c1", "b"), Enter("c1", "a"),
         said(2, "b", "bob", "2", to="c1"), said(4, "a", "bob", "4", to="c1"),
-        said(5, "b", "bob", "5", to="c1"),
+        said(5, "b", "bob", "5", to="c1"), Enter("c1", "b"), Enter("c1", "a"),
         presence("a", "ada", "bob"), presence("b", "ada", "bob"))
 
 
@@ -442,8 +479,9 @@ async def test_resume_from_offset_zero_replays_everything_kept():
     await chat.join("conn-bob", {"room": "a"})
     await say(chat, "bob", "x", "a")
     accepted = await chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 0})
-    assert [m.id for m in await chat.replay(accepted.rooms, accepted.offset)] == [1]
-    assert await chat.replay((), 0) == ()
+    assert accepted.offset == 0 and [m[0] for m in await replayed(chat, "c1")] == [1]
+    await chat.connect("c2", {"name": "cy", "offset": 0})
+    assert await replayed(chat, "c2") == []
 
 
 async def test_an_offset_from_another_history_replays_everything():
@@ -452,13 +490,13 @@ async def test_an_offset_from_another_history_replays_everything():
     await chat.join("conn-bob", {"room": "a"})
     for text in ("x", "y"):
         await say(chat, "bob", text, "a")
-    same = await chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 1,
-                                     "history": chat.store.history_id})
-    assert [m.text for m in await chat.replay(same.rooms, same.offset)] == ["y"]
+    await chat.connect("c1", {"name": "ada", "rooms": ["a"], "offset": 1,
+                              "history": chat.store.history_id})
+    assert [m[2] for m in await replayed(chat, "c1")] == ["y"]
     other = await chat.connect("c2", {"name": "cy", "rooms": ["a"], "offset": 5,
                                       "history": "a history from another server"})
     assert other.offset == 0
-    assert [m.text for m in await chat.replay(other.rooms, other.offset)] == ["x", "y"]
+    assert [m[2] for m in await replayed(chat, "c2")] == ["x", "y"]
     with pytest.raises(Refused, match='"history"'):
         await chat.connect("c3", {"name": "di", "rooms": ["a"], "offset": 1, "history": 7})
 
@@ -537,7 +575,7 @@ async def test_disconnect_leaves_every_room():
     assert left.effects == (Note("ada disconnected (transport close)"),
                             presence("games", skip="conn-ada"),
                             presence("lobby", "bob", skip="conn-ada"))
-    assert await chat.snapshot() == ({"lobby": ["bob"]}, ("bob",))
+    assert await snapshot(chat) == ({"lobby": ["bob"]}, ("bob",))
     assert chat.name_of("conn-ada") is None and chat.rooms_of("ada") == ()
     assert (await chat.disconnect("conn-ada")).effects == ()  # twice is harmless
 
@@ -663,7 +701,7 @@ async def test_leave_reports_who_is_left():
     assert left.ack() == {"ok": True}
     assert await chat.members("lobby") == ("bob",)
     await chat.leave("conn-bob", {"room": "lobby"})
-    assert await chat.snapshot() == ({}, ("ada", "bob")) and chat.rooms_of("bob") == ()
+    assert await snapshot(chat) == ({}, ("ada", "bob")) and chat.rooms_of("bob") == ()
     assert chat.rooms_here() == ()
 
 
@@ -1018,11 +1056,12 @@ async def test_members_rooms_and_people_count_every_process():
     assert joined.members == ("ada", "bob")
     assert joined.effects == (Enter("sid-2", "lobby"), presence("lobby", "ada", "bob"))
     await arrive(two, "sid-3", {"name": "cy"})
-    assert await one.snapshot() == await two.snapshot() == (
+    assert await snapshot(one) == await snapshot(two) == (
         {"lobby": ["ada", "bob"]}, ("ada", "bob", "cy"))
     assert await one.members("lobby") == ("ada", "bob")
     assert one.rooms_here() == ("lobby",) and two.rooms_here() == ("lobby",)
-    assert await one.find("cy") == "sid-3" and await two.find("ada") == "sid-1"
+    assert await Moderation(one)._target({"name": "cy"}, "kick", "") == ("cy", "sid-3")
+    assert await Moderation(two)._target({"name": "ada"}, "kick", "") == ("ada", "sid-1")
 
 
 async def test_leaving_and_disconnecting_count_every_process():
@@ -1053,7 +1092,7 @@ async def test_messages_of_one_process_are_replayed_by_the_other():
     await one.say("sid-1", {"room": "lobby", "text": "hi"})
     accepted = await two.connect("sid-2", {"name": "bob", "rooms": ["lobby"], "offset": 0,
                                            "history": one.store.history_id})
-    assert [m.text for m in await two.replay(accepted.rooms, accepted.offset)] == ["hi"]
+    assert accepted.offset == 0 and [m[2] for m in await replayed(two, "sid-2")] == ["hi"]
 
 
 async def test_the_clients_limit_counts_this_process_only():
@@ -1069,3 +1108,150 @@ async def test_a_chat_alone_has_no_elsewhere():
     assert chat.elsewhere is None
     assert repr(chat) == "<Chat: 1 connected, 1 rooms in use>"
     assert isinstance(await chat.disconnect("conn-ada"), Result)
+
+
+# -- issue 14: bounded replay, only for the rooms the name was in; join/leave rate ------------
+
+async def busy_room(chat, count, room="big"):
+    """bob says ``count`` messages in ``room``; returns bob's session."""
+    accepted = await arrive(chat, "conn-bob", {"name": "bob", "rooms": [room]})
+    for n in range(count):
+        await say(chat, "bob", f"m{n}", room)
+    return accepted.session
+
+
+async def test_a_resume_replays_at_most_the_cap_per_room_with_a_notice():
+    """Issue 14: a resume over 50,000 messages replayed them all. Now the last
+    limits.replay of a room the name was in, and a notice that says history was cut."""
+    chat = make_chat(limits=Limits(replay=30, history=10))
+    session = await busy_room(chat, 100)
+    await chat.disconnect("conn-bob")
+    await chat.connect("c1", {"name": "bob", "session": session, "rooms": ["big"],
+                              "offset": 0})
+    effects = (await chat.welcome("c1")).effects
+    saids = [e.data["text"] for e in effects if isinstance(e, Emit) and e.event == "said"]
+    assert saids == [f"m{n}" for n in range(70, 100)]
+    notices = [e.data for e in effects if isinstance(e, Emit) and e.event == "notice"]
+    assert notices == [{"text": "History was cut: you missed more than 30 messages in room "
+                                "'big', so only its last 30 are shown. Ask the room what "
+                                "came before.", "room": "big"}]
+    assert effects.index(next(e for e in effects if isinstance(e, Emit)
+                              and e.event == "notice")) == 1  # right after the welcome
+
+
+async def test_a_resume_that_fits_the_cap_has_no_notice():
+    chat = make_chat(limits=Limits(replay=30))
+    session = await busy_room(chat, 30)
+    await chat.disconnect("conn-bob")
+    await chat.connect("c1", {"name": "bob", "session": session, "rooms": ["big"],
+                              "offset": 0})
+    effects = (await chat.welcome("c1")).effects
+    assert len([e for e in effects if isinstance(e, Emit) and e.event == "said"]) == 30
+    assert not [e for e in effects if isinstance(e, Emit) and e.event == "notice"]
+
+
+async def test_a_room_the_name_was_never_in_replays_no_more_than_a_join_shows():
+    """Issue 14: anyone with the code got any room's whole history by naming it in
+    auth.rooms. Now a room the name was not in gives what a join shows anyone
+    (limits.history), and so does a name that does not send its session."""
+    chat = make_chat(limits=Limits(replay=50, history=5))
+    session = await busy_room(chat, 40)
+    await chat.connect("eve", {"name": "eve", "rooms": ["big"], "offset": 0})
+    assert [m[2] for m in await replayed(chat, "eve")] == [f"m{n}" for n in range(35, 40)]
+    await chat.disconnect("conn-bob")
+    await chat.connect("c2", {"name": "bob", "rooms": ["big"], "offset": 0})  # no session
+    assert len(await replayed(chat, "c2")) == 5
+    await chat.disconnect("c2")
+    await chat.connect("c3", {"name": "bob", "session": "secret-3", "rooms": ["big"],
+                              "offset": 0})
+    # c2 took the free name and entered big: big is a room of that name now, and its
+    # session (not bob's old one) gets the full, capped replay. Anyone may join any room;
+    # what the rule keeps out is the whole history, and the cost of a resume.
+    assert len(await replayed(chat, "c3")) == 40
+    await chat.disconnect("c3")
+    await chat.connect("c4", {"name": "bob", "session": session, "rooms": ["big"],
+                              "offset": 0})
+    assert len(await replayed(chat, "c4")) == 5  # the old session proves nothing now
+
+
+async def test_was_in_is_what_the_store_recorded_joins_and_leaves_included():
+    """The rooms a name was in are recorded in the store at connect, join and leave,
+    and outlive the connection (a --db file keeps them across restarts)."""
+    chat = make_chat(limits=Limits(replay=50, history=2))
+    accepted = await arrive(chat, "conn-ada", {"name": "ada"})
+    await chat.join("conn-ada", {"room": "a"})
+    await chat.join("conn-ada", {"room": "b"})
+    await chat.leave("conn-ada", {"room": "b"})
+    assert await chat.store.memberships("ada") == ("a",)
+    for room in ("a", "b"):
+        for n in range(5):
+            await say(chat, "ada", f"{room}{n}", room) if room == "a" else None
+    await chat.join("conn-ada", {"room": "b"})
+    for n in range(5):
+        await say(chat, "ada", f"b{n}", "b")
+    await chat.leave("conn-ada", {"room": "b"})
+    await chat.disconnect("conn-ada")
+    assert await chat.store.memberships("ada") == ("a",)
+    await chat.connect("c1", {"name": "ada", "session": accepted.session,
+                              "rooms": ["a", "b"], "offset": 0})
+    texts = [m[2] for m in await replayed(chat, "c1")]
+    assert texts == ["a0", "a1", "a2", "a3", "a4", "b3", "b4"]
+
+
+async def test_the_replay_comes_in_chunks_and_enters_the_rooms_last():
+    """The server runs one step at a time, letting go of its lock between them: a say
+    between two steps is not heard live by the resuming connection, it comes in the
+    last step, before the rooms are entered, once."""
+    chat = make_chat(limits=Limits(replay=500))
+    session = await busy_room(chat, 120)
+    await arrive(chat, "conn-cy", {"name": "cy", "rooms": ["big"]})
+    await chat.disconnect("conn-bob")
+    await chat.connect("c1", {"name": "bob", "session": session, "rooms": ["big"],
+                              "offset": 0})
+    steps = chat.resume("c1", chunk=50)
+    first = await anext(steps)
+    assert first.effects[0].event == protocol.WELCOME
+    sizes = [len((await anext(steps)).effects) for _ in range(3)]
+    assert sizes == [50, 50, 20]
+    meanwhile = await say(chat, "cy", "said during the replay", "big")
+    assert meanwhile.effects == (Emit(protocol.SAID, meanwhile.message.to_dict(),
+                                      room="big"),)
+    last = (await anext(steps)).effects
+    assert last[0] == Emit(protocol.SAID, meanwhile.message.to_dict(), to="c1")
+    assert last[1] == Enter("c1", "big")
+    with pytest.raises(StopAsyncIteration):
+        await anext(steps)
+
+
+async def test_a_replay_stops_when_the_connection_goes():
+    chat = make_chat()
+    session = await busy_room(chat, 120)
+    await chat.disconnect("conn-bob")
+    await chat.connect("c1", {"name": "bob", "session": session, "rooms": ["big"],
+                              "offset": 0})
+    steps = chat.resume("c1", chunk=50)
+    await anext(steps)
+    await chat.disconnect("c1")
+    with pytest.raises(StopAsyncIteration):
+        await anext(steps)
+
+
+async def test_joins_and_leaves_are_rate_limited_with_a_sentence_and_one_notice():
+    """Issue 14: 10,000 alternating join/leave were all accepted. Now a bucket per name."""
+    chat = make_chat(limits=Limits(room_changes_per_second=2, room_change_burst=4))
+    await connected(chat, "ada")
+    accepted = 0
+    refusals = []
+    for _ in range(10_000):
+        call = chat.leave if chat.rooms_of("ada") else chat.join
+        try:
+            await call("conn-ada", {"room": "lobby"})
+            accepted += 1
+        except Throttled as throttled:
+            refusals.append(throttled)
+    assert accepted <= 4
+    assert str(refusals[0]).startswith("You are joining and leaving rooms too fast: wait")
+    assert sum(1 for refusal in refusals if refusal.effects) == 1  # one notice
+    assert refusals[0].effects[0].to == "conn-ada"
+    chat._clock.now += 10
+    await chat.join("conn-ada", {"room": "games"})

@@ -45,7 +45,8 @@ async def test_start_reads_what_a_teacher_reads(server):
 async def test_stop_is_a_clean_exit_and_is_logged(server):
     """stop() is SIGTERM: exit code 0 and the server's goodbye in its output."""
     assert await server.stop() == 0
-    assert server.output[-1] == "Stopped."
+    assert "Stopped. Why: SIGTERM" in "\n".join(server.output[-2:])  # the signal it got
+    assert server.output[-1].startswith("Start it again with the same options")
     assert await server.stop() == 0  # again: nothing left to stop
 
 

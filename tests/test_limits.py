@@ -270,11 +270,19 @@ def test_token_bucket_repr_shows_its_tokens():
 # -- join codes and teacher tokens ---------------------------------------------------------
 
 def test_new_join_code_reads_well():
-    """A join code is two words and a number, joined by dashes."""
+    """A join code is three words and a number, joined by dashes."""
     for _ in range(20):
         words = new_join_code().split("-")
-        assert len(words) == 3 and words[0].isalpha() and words[1].isalpha()
-        assert 10 <= int(words[2]) <= 99
+        assert len(words) == 4 and all(word.isalpha() for word in words[:3])
+        assert 10 <= int(words[3]) <= 99
+
+
+def test_the_join_code_space_is_bigger_than_four_words():
+    """Issue 14: the default codes (about 207,000) fell in 1.5 minutes of guessing. Now
+    48**3 * 90 codes, more than four words of the list would give."""
+    from chatkit.limits import _CODE_WORDS
+    words = len(set(_CODE_WORDS))
+    assert words >= 48 and words ** 3 * 90 > words ** 4 > 5_000_000
 
 
 def test_new_teacher_token_is_long_and_random():
@@ -382,3 +390,129 @@ def test_a_rate_limit_counts_each_name_apart_and_forgets():
         limit.check("ada", now=0)
     limit.forget("ada")
     limit.check("ada", now=0)
+
+
+# == issue 14, item 3: every input gets its answer; names normalised =========================
+
+@pytest.mark.parametrize(("typed", "kept"), [
+    ("Ａｄａ", "Ada"),                   # fullwidth letters: NFKC
+    ("\u00a0ada\u00a0", "ada"),          # no-break spaces: NFKC makes them spaces, trimmed
+    ("ﬁona", "fiona"),                   # a ligature
+    ("Zoë", "Zoë"), ("Zoe\u0308", "Zoë"),  # one ë, however it was typed
+    ("Ада", "Ада"), ("Σοφία", "Σοφία"), ("小明", "小明"), ("さくら アキ", "さくら アキ"),
+    ("김민준", "김민준"), ("ada_2-b.c'd", "ada_2-b.c'd"), ("Ада 7", "Ада 7"),
+])
+def test_check_name_keeps_what_was_typed_in_nfkc_form(typed, kept):
+    """A name is kept as typed once in NFKC form and trimmed; one script (CJK counting as
+    one) plus digits and punctuation is fine."""
+    assert Limits().check_name(typed) == kept
+
+
+@pytest.mark.parametrize(("name", "mixed"), [
+    ("\u0430da", "Cyrillic and Latin"),   # Cyrillic а, then Latin da
+    ("Ad\u0430", "Latin and Cyrillic"),
+    ("ad\u03b1", "Latin and Greek"),
+    ("Ада Lovelace", "Cyrillic and Latin"),
+])
+def test_a_name_that_mixes_scripts_is_refused_with_a_sentence(name, mixed):
+    """Look-alike letters of another script cannot hide in a name."""
+    assert refusal(Limits().check_name, name) == (
+        f"A name is written in one alphabet (digits and punctuation go with any), so that "
+        f"no two names look alike: {name!r} mixes {mixed} letters.")
+
+
+def test_name_key_folds_case_and_width():
+    """Names compare by NFKC_Casefold: Ada, ADA, ａｄａ and ada are one name; the
+    Cyrillic аda is another (and refused by check_name anyway)."""
+    from chatkit.limits import name_key
+
+    assert {name_key(name) for name in ("Ada", "ADA", "ａｄａ", "ada")} == {"ada"}
+    assert name_key("Straße") == name_key("STRASSE") == "strasse"
+    assert name_key("\u0430da") != name_key("ada")
+
+
+@pytest.mark.parametrize(("text", "odd"), [
+    ("hi\ud800", "half of a UTF-16 pair on its own (U+D800)"),
+    ("\udfff", "half of a UTF-16 pair on its own (U+DFFF)"),
+    ("hi\x00there", "a NUL character (U+0000)"),
+])
+def test_text_no_store_can_keep_is_refused_with_a_sentence(text, odd):
+    """A lone surrogate or a NUL is refused whatever the store (SQLite cannot encode the
+    one and cuts SQL's view of text at the other), in a message and in a client_id."""
+    assert refusal(Limits().check_text, text) == (
+        f"The message holds {odd}, which the chat cannot keep: remove it and send it again.")
+    assert refusal(Limits().check_client_id, text) == (
+        f'"client_id" holds {odd}, which the chat cannot keep: use plain text (a UUID is '
+        f"fine).")
+
+
+def test_text_with_whole_characters_beyond_the_bmp_is_kept():
+    """An emoji (a surrogate *pair* in UTF-16, one character here) is fine."""
+    assert Limits().check_text("hi 👋🏽") == "hi 👋🏽"
+    assert Limits().check_client_id("👋") == "👋"
+
+
+def test_check_offset_takes_ids_up_to_the_largest():
+    from chatkit.limits import MAX_ID
+
+    assert Limits().check_offset(None) is None
+    assert Limits().check_offset(0) == 0
+    assert Limits().check_offset(MAX_ID) == MAX_ID == 2**63 - 1
+
+
+@pytest.mark.parametrize(("offset", "why"), [
+    (-1, '"offset" is the last message id you saw: a whole number, 0 or more.'),
+    (1.5, '"offset" is the last message id you saw: a whole number, 0 or more.'),
+    (True, '"offset" is the last message id you saw: a whole number, 0 or more.'),
+    ("7", '"offset" is the last message id you saw: a whole number, 0 or more.'),
+    (2**63, '"offset" is too big to be a message id (the largest is '
+            '9,223,372,036,854,775,807): send the last id you saw, or 0.'),
+    (10**4000, '"offset" is too big to be a message id (the largest is '
+               '9,223,372,036,854,775,807): send the last id you saw, or 0.'),
+])
+def test_check_offset_refuses_with_a_sentence(offset, why):
+    assert refusal(Limits().check_offset, offset) == why
+
+
+def test_kind_never_spells_out_a_huge_number():
+    """A 4,000-digit number reads as its size in a refusal, not as 4,000 digits."""
+    assert kind(10**3999) == "a huge number (about 4,000 digits)"
+    assert kind(-(10**20)) == "a huge number (about 21 digits)"
+    assert kind(123) == "a number (123)"
+
+
+# -- issue 14: rate limits on every path (join/leave, reconnecting does not refill) ------------
+
+def test_room_changes_have_their_own_sentences():
+    """join/leave over the limit is refused with a sentence about rooms, and a notice once."""
+    limit = RateLimit.for_room_changes(rate=2, burst=1)
+    limit.check("ada", now=0)
+    with pytest.raises(Throttled) as first:
+        limit.check("ada", now=0)
+    assert str(first.value) == ("You are joining and leaving rooms too fast: wait 0.5 s "
+                                "before the next join or leave (at most 2 per second).")
+    assert first.value.notice.startswith("Slow down: you may join or leave rooms at most 2")
+
+
+def test_forgetting_at_a_time_keeps_a_bucket_that_is_not_full():
+    """Issue 14: a flooder reconnecting must not get a fresh bucket; a full one is dropped."""
+    limit = RateLimit(rate=1, burst=2)
+    limit.check("ada", now=0)
+    limit.check("ada", now=0)
+    limit.forget("ada", now=0.5)
+    with pytest.raises(Throttled):
+        limit.check("ada", now=0.5)
+    limit.forget("ada", now=10)
+    assert "ada" not in limit._buckets
+
+
+def test_check_name_free_refuses_a_name_that_only_differs_by_case_or_width():
+    """"Ada" may not join while "ada" is connected (nor "ＡＤＡ"); the same spelling is
+    left to the rules (a session takes it over), and other names are free."""
+    limits = Limits()
+    for name in ("Ada", "ADA", limits.check_name("ＡＤＡ")):
+        assert refusal(lambda typed: limits.check_name_free(typed, ["bob", "ada"]), name) == (
+            f"The name {name!r} is taken: 'ada' is connected now, and names do not differ by "
+            f"case or width. Pick another name.")
+    limits.check_name_free("ada", ["bob", "ada"])
+    limits.check_name_free("adam", ["bob", "ada"])

@@ -303,3 +303,49 @@ async def test_history_is_named_once_and_kept_by_the_file(tmp_path):
     assert other.history_id != name
     await other.close()
     assert MemoryStore().history_id != MemoryStore().history_id
+
+
+# == issue 14, item 3: every store answers the same to what a client can send ==============
+
+@pytest.mark.parametrize("offset", [2**63 - 1, 2**63, 10**30])
+async def test_since_an_offset_past_every_id_is_nothing_on_every_store(store, offset):
+    """An offset beyond SQLite's integers is past every id: nothing, as in memory, never
+    an OverflowError (it used to kill a resume on --db only)."""
+    await add(store, "lobby", "hi")
+    assert await store.since(["lobby"], offset) == []
+    assert [message.text for message in await store.since(["lobby"], 0)] == ["hi"]
+
+
+async def test_text_check_text_accepts_is_kept_exactly_by_every_store(store):
+    """What chatkit.limits lets through (here an emoji, a combining mark, a right-to-left
+    name) every store keeps and gives back exactly; what it refuses (lone surrogates,
+    NUL: see test_limits) is what some store could not."""
+    from chatkit.limits import Limits
+
+    text = Limits().check_text("hi 👋🏽 Zoe\u0308 שלום")
+    kept = await store.add("lobby", "Ада", text, ts=1.5, client_id=Limits().check_client_id("👋"))
+    assert (await store.recent("lobby", 1))[0] == kept and kept.text == text
+    assert await store.lookup_client_id("Ада", "👋") == kept.id
+
+
+# -- issue 14: the rooms a name was in (what a resume may replay in full) -------------------
+
+async def test_memberships_are_replaced_and_read_back(store):
+    assert await store.memberships("ada") == ()
+    await store.set_memberships("ada", ("games", "lobby"))
+    await store.set_memberships("bob", ("lobby",))
+    assert await store.memberships("ada") == ("games", "lobby")
+    await store.set_memberships("ada", ())
+    assert await store.memberships("ada") == () and await store.memberships("bob") == (
+        "lobby",)
+
+
+async def test_sqlite_store_keeps_memberships_across_a_restart(tmp_path):
+    """So that after a --db restart a resume still replays the rooms the name was in."""
+    path = tmp_path / "chat.db"
+    first = SQLiteStore(path)
+    await first.set_memberships("ada", ["big", "lobby"])
+    await first.close()
+    again = SQLiteStore(path)
+    assert await again.memberships("ada") == ("big", "lobby")
+    await again.close()
