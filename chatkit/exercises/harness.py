@@ -352,11 +352,23 @@ def show_args(args: tuple) -> str:
     return repr(args[0]) if len(args) == 1 else f"{len(args)} arguments {args!r}"
 
 
-async def call_learner(result: Any, did: str, timeout: float) -> Any:
-    """Await what the learner's function returned, turning mistakes into hints."""
+def short(value: Any, most: int = 60) -> str:
+    """``repr(value)``, cut to ``most`` characters: a widget's repr can fill a screen."""
+    text = repr(value)
+    return text if len(text) <= most else text[:most - 3] + "..."
+
+
+async def call_learner(result: Any, did: str, timeout: float, *,
+                       write: str = "write it with `async def` and `await` the teacher's calls",
+                       known: Mapping[type[Exception], str] | None = None) -> Any:
+    """Await what the learner's function returned, turning mistakes into hints.
+
+    ``write`` says how to fix a function that returned something not awaitable; ``known``
+    maps an exception class to what to say when the awaited call raises it (the
+    exception's text is put in front).
+    """
     hint(inspect.isawaitable(result),
-         f"{did} returned {result!r}, not something to await: write it with `async def` "
-         f"and `await` the teacher's calls")
+         f"{did} returned {short(result)}, not something to await: {write}")
     try:
         return await asyncio.wait_for(result, timeout)
     except TimeoutError:
@@ -364,5 +376,8 @@ async def call_learner(result: Any, did: str, timeout: float) -> Any:
     except AssertionError:
         raise
     except Exception as exc:
+        for kind, advice in (known or {}).items():
+            if isinstance(exc, kind):
+                hint(False, f"{did} raised {type(exc).__name__} ({exc}): {advice}")
         raise CheckFailed(f"{did} raised {type(exc).__name__}: {exc}{in_your_code(exc)}") \
             from exc

@@ -29,7 +29,14 @@ import socketio
 
 from chatkit import protocol, running
 from chatkit.client import ChatClient
-from chatkit.exercises.harness import CheckFailed, awaitable_check, hint, in_your_code
+from chatkit.exercises.harness import (
+    CheckFailed,
+    awaitable_check,
+    call_learner,
+    hint,
+    in_your_code,
+    short,
+)
 from chatkit.server import ChatServer
 from chatkit.sio import close_client
 
@@ -277,7 +284,7 @@ async def _trying(make_panel: Any, timeout: float) -> AsyncIterator[_Trial]:
     """Serve a chat with check-bob in the lobby, build the learner's panel, and stop it
     all on the way out (the learner's own clients elsewhere are left alone)."""
     hint(callable(make_panel), f"pass the function itself: check_panel(make_panel), not "
-                               f"check_panel(make_panel(...)); got {_short(make_panel)}")
+                               f"check_panel(make_panel(...)); got {short(make_panel)}")
     import ipywidgets  # here: the check needs the widget libraries, the package does not
 
     from chatkit.panel import ChatPanel, ChatView
@@ -298,7 +305,7 @@ async def _trying(make_panel: Any, timeout: float) -> AsyncIterator[_Trial]:
              f"of a socketio.AsyncClient to your widgets yourself; ChatClient and ChatPanel "
              f"come after the exercises")
         hint(isinstance(panel, ipywidgets.Widget),
-             f"{_BUILD} returned {_short(panel)}: return the widgets.VBox that holds your "
+             f"{_BUILD} returned {short(panel)}: return the widgets.VBox that holds your "
              f"Text, Button and Labels")
         trial = _Trial(ipywidgets, server, bob, panel, timeout, failures, requests)
         hint(not trial.all(ChatView), _SHORTCUT)
@@ -321,20 +328,11 @@ async def _build(make_panel: Any, url: str, timeout: float) -> Any:
     except Exception as exc:
         raise CheckFailed(f"{_BUILD} raised {type(exc).__name__}: {exc}{in_your_code(exc)}") \
             from exc
-    hint(inspect.isawaitable(result),
-         f"{_BUILD} returned {_short(result)}, not something to await: write `async def "
-         f"make_panel(url, name)`, since it must `await client.connect(...)`")
-    try:
-        return await asyncio.wait_for(result, timeout)
-    except TimeoutError:
-        hint(False, f"{_BUILD} had not returned after {timeout:g} s")
-    except socketio.exceptions.ConnectionError as exc:
-        hint(False, f"{_BUILD} could not connect ({exc}): the chat wants {_CONNECT}")
-    except AssertionError:
-        raise
-    except Exception as exc:
-        raise CheckFailed(f"{_BUILD} raised {type(exc).__name__}: {exc}{in_your_code(exc)}") \
-            from exc
+    return await call_learner(
+        result, _BUILD, timeout,
+        write="write `async def make_panel(url, name)`, since it must `await client.connect(...)`",
+        known={socketio.exceptions.ConnectionError: f"it could not connect: the chat wants "
+                                                    f"{_CONNECT}"})
 
 
 async def _joined(trial: _Trial) -> None:
@@ -428,8 +426,3 @@ def _collecting_failures(loop: asyncio.AbstractEventLoop,
         logger.propagate = propagate
 
     return restore
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
