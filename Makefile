@@ -22,7 +22,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # JupyterLab refuses to run as root (CI, containers) unless told it is on purpose.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab workspace reset test notebooks bench faults lock clean browser redis
+.PHONY: setup lab workspace reset test notebooks bench faults lock clean browser redis vendor
 
 setup: $(STAMP)
 
@@ -69,6 +69,15 @@ NODE_CLIENT := benchmarks/node_modules/socket.io-client/package.json
 $(NODE_CLIENT): benchmarks/package.json benchmarks/package-lock.json
 	npm ci --prefix benchmarks --silent --no-audit --no-fund
 	touch $@
+
+# The chat pages' socket.io client is a copy of the official browser build, committed in
+# chatkit/static/vendor/ (classrooms are often offline: never a CDN). This refreshes it from
+# the version pinned in benchmarks/package-lock.json; tests/test_pages.py checks the pin.
+VENDOR := chatkit/static/vendor
+vendor: $(NODE_CLIENT)
+	cp benchmarks/node_modules/socket.io-client/dist/socket.io.min.js \
+	   benchmarks/node_modules/socket.io-client/dist/socket.io.esm.min.js $(VENDOR)/
+	cp benchmarks/node_modules/socket.io-client/LICENSE $(VENDOR)/socket.io-client.LICENSE
 
 test: setup $(if $(shell command -v npm),$(NODE_CLIENT))
 	$(BIN)/ruff check chatkit tests benchmarks

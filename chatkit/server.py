@@ -39,6 +39,7 @@ from chatkit.engine import ChatManager, ChatRedisManager, SocketIOServer
 from chatkit.guard import Guard
 from chatkit.limits import Limits, Refused
 from chatkit.moderation import Moderation
+from chatkit.pages import add_pages
 from chatkit.protocol import Message
 from chatkit.store import DEFAULT_CLIENT_IDS_PER_NAME, Store, open_store
 from chatkit.tasks import server_tasks
@@ -111,7 +112,8 @@ class ChatServer:
         store: where messages are kept.
         cluster: the :class:`chatkit.cluster.Cluster` with ``redis``, else None.
         sio: the python-socketio ``AsyncServer``, for learners who want to look inside.
-        app: the aiohttp application that serves it (``/socket.io/``).
+        app: the aiohttp application that serves it (``/socket.io/``), the chat page
+            (``/``) and the teacher's page (``/teacher``): see :mod:`chatkit.pages`.
         log: the last 1,000 connection events as sentences, oldest first
             ("ada connected", "ada disconnected (transport close)"), also logged at INFO
             level on the ``chatkit.server`` logger.
@@ -150,6 +152,7 @@ class ChatServer:
         self.sio.register_namespace(_TeacherNamespace(self))
         self.app = web.Application()
         self.sio.attach(self.app)
+        add_pages(self.app)
         self.app.on_shutdown.append(self._close_connections)
         self.app.on_cleanup.append(self._clean_up)
         self.log: deque[str] = deque(maxlen=1000)
@@ -157,6 +160,9 @@ class ChatServer:
         # the `said` events of its rooms in id order, and a resuming client gets each
         # message exactly once: replayed if it was said before, live if after.
         self.order = asyncio.Lock()
+        #: The addresses students use, best first (``serve`` sets them: with ``--host
+        #: 0.0.0.0`` they are this machine's network addresses); empty means ``url``.
+        self.public_urls: list[str] = []
         self._handle: running.Running | None = None
         self._closing: set[asyncio.Task] = set()  # transports closed after wrong tries
         self._shut_down = False

@@ -1,0 +1,112 @@
+"""chatkit.pages: what the server sends a browser, over real HTTP from a running ChatServer.
+
+The pages themselves are driven by Chromium in tests/browser/; here: the routes, the
+headers that keep user text from running as code, and the vendored socket.io client.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from chatkit.pages import (
+    PAGES,
+    SECURITY_HEADERS,
+    STATIC,
+    VENDORED_CLIENT,
+    join_link,
+    vendored_client_version,
+)
+from chatkit.server import ChatServer
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_CLIENT = ROOT / "benchmarks" / "node_modules" / "socket.io-client"
+
+
+def pinned_client_version() -> str:
+    lock = json.loads((ROOT / "benchmarks" / "package-lock.json").read_text())
+    return lock["packages"]["node_modules/socket.io-client"]["version"]
+
+
+def test_the_vendored_client_is_the_pinned_version():
+    assert vendored_client_version() == pinned_client_version()
+    esm = STATIC / "vendor" / "socket.io.esm.min.js"
+    assert vendored_client_version(esm) == pinned_client_version()
+    licence = (STATIC / "vendor" / "socket.io-client.LICENSE").read_text()
+    assert "MIT License" in licence and "Guillermo Rauch" in licence
+
+
+def test_the_vendored_client_is_npms_file_unchanged():
+    """`make vendor` copies the files as they are; an edit by hand would show here."""
+    if not NODE_CLIENT.exists():
+        pytest.fail("benchmarks/node_modules is missing: `make test` installs it with npm")
+    for name in ("socket.io.min.js", "socket.io.esm.min.js"):
+        ours = hashlib.sha256((STATIC / "vendor" / name).read_bytes()).hexdigest()
+        npms = hashlib.sha256((NODE_CLIENT / "dist" / name).read_bytes()).hexdigest()
+        assert ours == npms, f"{name} differs from npm's: run `make vendor`"
+
+
+def test_join_link_keeps_the_code_out_of_the_request():
+    assert join_link("http://10.0.0.5:5000", "maple-otter-42") == \
+        "http://10.0.0.5:5000/#code=maple-otter-42"
+    assert join_link("https://h:1/", "a b&c") == "https://h:1/#code=a%20b%26c"
+    assert join_link("http://h:1", None) == "http://h:1/"
+
+
+@pytest.fixture
+async def served():
+    server = ChatServer(join_code="maple-otter-42")
+    handle = await server.start(name="pages-test")
+    async with aiohttp.ClientSession() as session:
+        yield handle.url, session
+    await server.stop()
+
+
+@pytest.mark.parametrize("address", sorted(PAGES))
+async def test_each_page_is_served_with_its_security_headers(served, address):
+    url, session = served
+    async with session.get(url + address) as response:
+        assert response.status == 200
+        assert response.content_type == "text/html"
+        body = await response.text()
+        for header, value in SECURITY_HEADERS.items():
+            assert response.headers[header] == value
+    assert body.lstrip().lower().startswith("<!doctype html>")
+    assert "maple-otter-42" not in body  # the code is never in a page anyone can fetch
+
+
+async def test_the_policy_lets_no_inline_script_run(served):
+    url, session = served
+    async with session.get(url + "/") as response:
+        policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy
+
+
+async def test_static_files_and_the_client_are_served(served):
+    url, session = served
+    async with session.get(url + "/static/vendor/socket.io.min.js") as response:
+        assert response.status == 200
+        assert response.content_type == "text/javascript"
+        assert await response.read() == VENDORED_CLIENT.read_bytes()
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    async with session.get(url + "/static/chat.html") as response:
+        assert response.status == 200 and "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize("name", ["nope.js", "../pages.py", "..%2Fpages.py", "vendor/../../server.py",
+                                  "%2e%2e/%2e%2e/pyproject.toml"])
+async def test_nothing_outside_the_static_folder_is_served(served, name):
+    url, session = served
+    async with session.get(f"{url}/static/{name}") as response:
+        assert response.status == 404
+        text = await response.text()
+    assert "import" not in text and "[project]" not in text
+
+
+async def test_socketio_still_answers_beside_the_pages(served):
+    url, session = served
+    async with session.get(url + "/socket.io/?EIO=4&transport=polling") as response:
+        assert response.status == 200
+        assert (await response.text()).startswith("0{")
