@@ -17,14 +17,16 @@ and ``Referer`` headers::
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from urllib.parse import quote
 
+import segno
 from aiohttp import web
 
 __all__ = ["PAGES", "SECURITY_HEADERS", "STATIC", "VENDORED_CLIENT", "add_pages",
-           "join_link", "vendored_client_version"]
+           "join_link", "qr_data_uri", "qr_text", "vendored_client_version"]
 
 #: Where the pages, their scripts and styles, and the vendored client live.
 STATIC = Path(__file__).with_name("static")
@@ -65,6 +67,19 @@ def join_link(base_url: str, join_code: str | None) -> str:
     """
     base = base_url.rstrip("/") + "/"
     return base if not join_code else f"{base}#code={quote(join_code, safe='')}"
+
+
+def qr_data_uri(link: str) -> str:
+    """A QR code of ``link`` as an SVG ``data:`` URI, for an ``<img src>`` on the teacher's
+    page (the projector): a phone's camera opens the chat page from it."""
+    return segno.make(link, error="m").svg_data_uri(scale=8, border=2)
+
+
+def qr_text(link: str) -> str:
+    """A QR code of ``link`` drawn with block characters, two rows a line, for a terminal."""
+    out = io.StringIO()
+    segno.make(link, error="m").terminal(out=out, compact=True, border=2)
+    return out.getvalue()
 
 
 def vendored_client_version(path: Path = VENDORED_CLIENT) -> str:

@@ -17,6 +17,8 @@ from chatkit.pages import (
     STATIC,
     VENDORED_CLIENT,
     join_link,
+    qr_data_uri,
+    qr_text,
     vendored_client_version,
 )
 from chatkit.server import ChatServer
@@ -110,3 +112,15 @@ async def test_socketio_still_answers_beside_the_pages(served):
     async with session.get(url + "/socket.io/?EIO=4&transport=polling") as response:
         assert response.status == 200
         assert (await response.text()).startswith("0{")
+
+
+def test_the_qr_codes_encode_the_link():
+    """segno draws them; here: the same link gives the same code, another link another,
+    and both forms are what a terminal and an <img> can show."""
+    link = join_link("http://10.0.0.5:5000", "maple-otter-42")
+    drawn = qr_text(link)
+    rows = drawn.splitlines()
+    assert drawn == qr_text(link) != qr_text(link + "x")
+    assert len({len(row) for row in rows}) == 1 and set(drawn) <= set("█▀▄ \n")
+    uri = qr_data_uri(link)
+    assert uri.startswith("data:image/svg+xml") and uri != qr_data_uri(link + "x")
