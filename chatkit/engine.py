@@ -30,6 +30,9 @@ them (tests/test_engine.py pins each one):
   adds, but only under a host name that cannot be rebound (an IP address, ``localhost``,
   this machine's name); a refused page is logged once a minute, with the option that
   admits it;
+* **an address that keeps connecting after its refusals** is answered HTTP 429 with the
+  sentence and ``Retry-After`` before any WebSocket or session is made for it (the
+  :class:`~chatkit.guard.Guard` decides: ``door``); a refusal in words costs ten times more;
 * **open WebSockets are remembered**, so that a stopping server can close them with
   1001 ("going away"): clients then see a lost connection and reconnect.
 """
@@ -39,9 +42,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import socket as socket_module
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import engineio
@@ -242,6 +247,9 @@ class _EngineIOServer(engineio.AsyncServer):
         self._async = {**self._async, "websocket": _UncompressedWebSocket}
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._origins_logged: dict[str, float] = {}
+        #: Called with the address of each new connection (no ``sid`` yet): it returns
+        #: None to let it in, or (sentence, seconds) to answer HTTP 429 at once.
+        self.door: Callable[[str | None], tuple[str, float] | None] | None = None
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
         environ = self._async["translate_request"](request)
@@ -252,6 +260,10 @@ class _EngineIOServer(engineio.AsyncServer):
                 self._log_refused_origin(origin)
                 return await self._make_response(
                     self._bad_request(f"{origin} is not an accepted origin."), environ)
+        if self.door is not None and "sid" not in request.query:
+            turned_away = self.door(request.remote)
+            if turned_away is not None:
+                return await self._turn_away(environ, *turned_away)
         socket = self.sockets.get(request.query.get("sid", ""))
         if (request.method == "POST" and "j" not in request.query and socket is not None
                 and socket.connected and not socket.upgraded):
@@ -286,6 +298,15 @@ class _EngineIOServer(engineio.AsyncServer):
             except engineio.exceptions.SocketIsClosedError:  # it ended while answering
                 break
         return await self._make_response(self._ok(), environ)
+
+    async def _turn_away(self, environ: dict, why: str, wait: float) -> web.Response:
+        """429 with the sentence as JSON (python-engineio's client hands it on) and when
+        to come back: no WebSocket, no session, nothing kept for a connecting loop."""
+        return await self._make_response({
+            "status": "429 TOO MANY REQUESTS",
+            "headers": [("Content-Type", "application/json"),
+                        ("Retry-After", str(max(1, math.ceil(wait))))],
+            "response": json.dumps({"message": why}).encode()}, environ)
 
     async def _refuse(self, environ: dict, status: int, why: str) -> web.Response:
         response = self._bad_request(why)
@@ -347,10 +368,12 @@ class SocketIOServer(socketio.AsyncServer):
     ``room_label`` says how a room reads on a map (:func:`chatkit.roommap.snapshot`);
     ``labels`` maps the server's room names to what a person should read.
     ``max_attachments`` caps the binary attachments of one packet (default 10), whose
-    bytes are capped by ``max_http_buffer_size``.
+    bytes are capped by ``max_http_buffer_size``. ``door(address)`` is asked about each
+    new connection before anything is made for it (see ``_EngineIOServer.door``).
     """
 
     def __init__(self, *args: Any, room_label: Any = None, max_attachments: int = 10,
+                 door: Callable[[str | None], tuple[str, float] | None] | None = None,
                  **kwargs: Any):
         caps = {"max_attachments": max_attachments,
                 "max_attachment_bytes": kwargs.get("max_http_buffer_size", 1_000_000)}
@@ -359,6 +382,7 @@ class SocketIOServer(socketio.AsyncServer):
             if not kwargs.get(option):  # False, None or absent: one line, not two
                 kwargs[option] = library_logger
         super().__init__(*args, **kwargs)
+        self.eio.door = door
         self._room_label = room_label
         self._unreadable: dict[str, int] = {}
 

@@ -36,9 +36,11 @@ class Guarded(Refused):
     """A connection the guard refused. ``close`` says that the transport connection it
     came on must be closed too (too many wrong tries on it)."""
 
-    def __init__(self, message: str, *, close: bool = False, effects: tuple = ()):
+    def __init__(self, message: str, *, close: bool = False, effects: tuple = (),
+                 wait: float = 0.0):
         super().__init__(message, effects=effects)
         self.close = close
+        self.wait = wait  # seconds before a try can succeed (HTTP's Retry-After)
 
 
 @dataclass
@@ -54,9 +56,11 @@ class _Tries:
 
 @dataclass
 class _Door:
-    """Connects of one address: a bucket, and the refusals not logged yet."""
+    """Connects of one address: a bucket, the refusals not logged yet, and those since
+    its last accepted connect."""
 
     bucket: TokenBucket | None
+    refused_in_row: int = 0
     unlogged: int = 0
     logged_at: float | None = None
     seen: float = 0.0
@@ -76,6 +80,10 @@ class Guard:
             wait doubles from 1 s after each wrong try past ``free_tries`` up to it.
         tries_per_link: wrong tries after which the transport connection is closed
             (default 5).
+        door_after: connects of one address refused in words, in a row, after which its
+            next ones are turned away at the door until it may connect again (default
+            20): ``at_the_door`` answers them before any WebSocket or session is made,
+            which is what keeps a connecting loop from slowing everyone else.
         forget_after: seconds without a wrong try after which an address starts again
             from zero (default 600).
         summary_seconds: at most one log line per address per this many seconds (60).
@@ -86,6 +94,7 @@ class Guard:
     free_tries: int = 3
     max_wait: float = 60
     tries_per_link: int = 5
+    door_after: int = 20
     forget_after: float = 600
     summary_seconds: float = 60
     _tries: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
@@ -95,10 +104,10 @@ class Guard:
     def __post_init__(self) -> None:
         if self.connects_per_second is not None and not self.connects_per_second > 0:
             raise ValueError("connects_per_second must be more than 0, or None")
-        if (self.connect_burst < 1 or self.free_tries < 0 or self.tries_per_link < 1
-                or not self.max_wait >= 1):
-            raise ValueError("connect_burst and tries_per_link must be at least 1, "
-                             "free_tries 0 or more, max_wait at least 1 s")
+        if (min(self.connect_burst, self.tries_per_link, self.door_after) < 1
+                or self.free_tries < 0 or not self.max_wait >= 1):
+            raise ValueError("connect_burst, tries_per_link and door_after must be at "
+                             "least 1, free_tries 0 or more, max_wait at least 1 s")
 
     # -- connects per address --------------------------------------------------------
 
@@ -114,14 +123,31 @@ class Guard:
         self._purge(self._doors, now, lambda d: d.seen)
         wait = door.bucket.take(now)
         if not wait:
+            door.refused_in_row = 0
             return
+        door.refused_in_row += 1
+        raise self._too_many(address, door, wait, now)
+
+    def at_the_door(self, address: Hashable, now: float) -> None:
+        """Before a new transport connection is made: raise :class:`Guarded` if
+        ``address`` was refused ``door_after`` times in a row and still may not connect
+        (the server then answers HTTP 429 at once); else count nothing and return."""
+        door = self._doors.get(address)
+        if door is None or door.bucket is None or door.refused_in_row < self.door_after:
+            return
+        door.bucket.take(now, take=0)  # refills it, takes nothing
+        if door.bucket.tokens >= 1:
+            return
+        raise self._too_many(address, door, (1 - door.bucket.tokens) / door.bucket.rate, now)
+
+    def _too_many(self, address: Hashable, door: _Door, wait: float, now: float) -> Guarded:
         door.unlogged += 1
         note = self._summary(door, now, f"refused {{n}} connections from {address} "
                                         f"(more than {self.connects_per_second:g} per "
                                         f"second)")
-        raise Guarded(f"Too many connections from your address: wait {wait:.1f} s, then "
-                      f"connect again (at most {self.connects_per_second:g} per second).",
-                      effects=note)
+        return Guarded(f"Too many connections from your address: wait {wait:.1f} s, then "
+                       f"connect again (at most {self.connects_per_second:g} per second).",
+                       effects=note, wait=wait)
 
     # -- wrong secrets ---------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from chatkit.chat import Chat
 from chatkit.cluster import Cluster
 from chatkit.effects import Disconnect, Effect, Emit, Enter, Exit, Note, Result
 from chatkit.engine import ChatManager, ChatRedisManager, SocketIOServer
-from chatkit.guard import Guard
+from chatkit.guard import Guard, Guarded
 from chatkit.limits import Limits, Refused
 from chatkit.moderation import Moderation
 from chatkit.pages import add_pages
@@ -147,7 +147,8 @@ class ChatServer:
             client_manager=manager, room_label=_room_label,
             async_mode="aiohttp", ping_interval=ping_interval, ping_timeout=ping_timeout,
             max_http_buffer_size=max_http_buffer_size, max_attachments=max_attachments,
-            cors_allowed_origins=cors_allowed_origins, logger=False, engineio_logger=False)
+            cors_allowed_origins=cors_allowed_origins, logger=False, engineio_logger=False,
+            door=self._door)
         self.sio.register_namespace(_ChatNamespace(self))
         self.sio.register_namespace(_TeacherNamespace(self))
         self.app = web.Application()
@@ -237,6 +238,18 @@ class ChatServer:
             task = asyncio.create_task(close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    def _door(self, address: str | None) -> tuple[str, float] | None:
+        """Engine.IO asks before making anything for a new connection: an address that
+        keeps connecting after the guard refused it is turned away with HTTP 429."""
+        try:
+            self.rules.guard.at_the_door(address, self.rules.now())
+        except Guarded as turned_away:
+            for effect in turned_away.effects:  # its summary log line, now and then
+                self.log.append(effect.line)
+                logger.info("%s", effect.line)
+            return str(turned_away), turned_away.wait
+        return None
 
     def _here(self, conn: str) -> bool:
         """Whether ``conn`` is still connected to /chat (a connection that left while a

@@ -108,6 +108,27 @@ def test_connects_per_address_are_a_bucket():
     guard.connecting("10.0.0.7", 1)
 
 
+def test_an_address_refused_in_a_row_is_turned_away_at_the_door_until_it_may_connect():
+    """Issue 14's connect flood: each refusal in words cost a WebSocket and a session.
+    After door_after of them in a row, the next connects are answered before any."""
+    guard = Guard(connects_per_second=2, connect_burst=1, door_after=3)
+    guard.connecting("10.0.0.7", 0)
+    for _ in range(3):
+        guard.at_the_door("10.0.0.7", 0)  # still answered in words
+        with pytest.raises(Guarded):
+            guard.connecting("10.0.0.7", 0)
+    with pytest.raises(Guarded) as door:
+        guard.at_the_door("10.0.0.7", 0.1)
+    assert str(door.value) == ("Too many connections from your address: wait 0.4 s, then "
+                               "connect again (at most 2 per second).")
+    assert door.value.wait == pytest.approx(0.4)
+    guard.at_the_door("10.0.0.8", 0.1)  # others are not affected
+    guard.at_the_door("10.0.0.7", 0.5)  # a token is back: it may knock again
+    guard.connecting("10.0.0.7", 0.5)
+    guard.at_the_door("10.0.0.7", 0.5)  # accepted: the row starts again
+    assert Guard().at_the_door("10.0.0.7", 0) is None  # no limit, no door
+
+
 def test_memory_stays_bounded():
     """Addresses and links not seen for forget_after are dropped."""
     guard = Guard(connects_per_second=1, forget_after=10)
@@ -130,3 +151,5 @@ def test_settings_are_checked():
         Guard(connects_per_second=0)
     with pytest.raises(ValueError):
         Guard(max_wait=0)
+    with pytest.raises(ValueError, match="door_after"):
+        Guard(door_after=0)

@@ -1141,3 +1141,34 @@ async def test_connects_per_address_are_limited_when_asked(raw_peers):
     assert cy.refusals[0]["message"].startswith("Too many connections from your address: "
                                                 "wait")
     await server.stop()
+
+
+async def test_a_connecting_loop_is_turned_away_at_the_door_with_429(raw_peers, caplog):
+    """Issue 14's connect flood: after door_after refusals in words, an address's new
+    connections get HTTP 429, the same sentence and Retry-After, before any session."""
+    from chatkit.guard import Guard
+    server = ChatServer(guard=Guard(connects_per_second=0.5, connect_burst=1, door_after=2))
+    await server.start(name="chat-test")
+    await connected(raw_peers, server, "ada")
+    for name in ("bob", "cy"):
+        peer = raw_peers()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await peer.connect(server.url, {"name": name})
+        assert peer.refusals[0]["message"].startswith("Too many connections")
+    sessions = set(server.sio.eio.sockets)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(server.url + "/socket.io/?EIO=4&transport=polling") as answer:
+            assert answer.status == 429
+            assert 1 <= int(answer.headers["Retry-After"]) <= 2
+            said = await answer.json()
+    assert said["message"].startswith("Too many connections from your address: wait")
+    assert set(server.sio.eio.sockets) <= sessions  # nothing was made for it
+    # A client that starts with long-polling, as socket.io's do by default, gets the
+    # sentence in connect_error (python-engineio's WebSocket-only start drops it).
+    turned_away, heard = socketio.AsyncClient(reconnection=False), []
+    turned_away.on("connect_error", heard.append, namespace=protocol.CHAT)
+    with pytest.raises(socketio.exceptions.ConnectionError, match="status code 429"):
+        await turned_away.connect(server.url, namespaces=[protocol.CHAT],
+                                  transports=["polling"], auth={"name": "dee"})
+    assert heard == [said]
+    await server.stop()

@@ -116,36 +116,42 @@ async def say_flood(store: str, seconds: float, *, db: str | None = None) -> Fig
 
 async def connect_flood(store: str, seconds: float, *, db: str | None = None) -> Figures:
     """Connections opened and closed as fast as one address can (WINDOW / 2 at a time)
-    for ``seconds``: each must be accepted or refused with a sentence."""
+    for ``seconds``: each must be accepted or refused with a sentence. They start with
+    long-polling, as socket.io clients do by default, so that a connection turned away at
+    the door (HTTP 429) shows its sentence too; a WebSocket start would hide it."""
     figures = Figures("connect flood", store)
     server = await Server(store, "--join-code", CODE, db=db).start()
-    accepted = 0
+    counts = {"accepted": 0, "turned away (429)": 0}
     deadline = time.monotonic() + seconds
 
     async def one() -> None:
-        nonlocal accepted
         while time.monotonic() < deadline:
             client = sio_client()
             heard: list = []
             client.on("connect", lambda heard=heard: heard.append(None),
                       namespace=protocol.CHAT)
             client.on("connect_error", heard.append, namespace=protocol.CHAT)
-            with contextlib.suppress(socketio.exceptions.ConnectionError):
+            try:
                 await client.connect(server.url, namespaces=[protocol.CHAT],
-                                     transports=["websocket"], wait_timeout=ANSWER_SECONDS,
+                                     transports=["polling", "websocket"],
+                                     wait_timeout=ANSWER_SECONDS,
                                      auth={"name": fresh_name("crowd"), "code": CODE})
+            except socketio.exceptions.ConnectionError as error:
+                if "429" in str(error):
+                    counts["turned away (429)"] += 1
             await close(client)
             figures.inputs += 1
-            if not heard:
+            sentence = heard[0].get("message") if heard and isinstance(heard[0], dict) else None
+            if heard and heard[0] is None:
+                counts["accepted"] += 1
+            elif not sentence:  # nothing heard, or a bare transport error
                 figures.unanswered += 1
-            elif heard[0] is None:
-                accepted += 1
-            elif isinstance(heard[0], dict) and failed(heard[0].get("message")):
+            elif failed(sentence):
                 figures.server_failed += 1
 
     async def flood() -> None:
         await asyncio.gather(*(one() for _ in range(WINDOW // 2)))
-        figures.extra["accepted"] = accepted
+        figures.extra.update(counts)
 
     await _with_bystanders(figures, server, flood)
     return figures
