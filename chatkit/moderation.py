@@ -94,6 +94,14 @@ class Moderation:
         return Rooms(rooms={room: sorted(names) for room, names in sorted(rooms.items())},
                      people=tuple(sorted({*here, *there})))
 
+    async def invite(self, payload: Any = None) -> Result:
+        """``invite``: what the class needs to join, for the teacher's eyes only. The rules
+        know no addresses: the server answers with the join link of each address students
+        use and a QR code of the first (see :func:`chatkit.pages.join_link`)."""
+        if payload not in (None, {}):
+            raise Refused("invite takes nothing, or {}.")
+        return Result()
+
     async def kick(self, payload: Any) -> Result:
         """``kick``: ``payload["name"]`` is told, then disconnected, and may not connect
         again for ``limits.kick_seconds``."""

@@ -23,6 +23,7 @@ __all__ = [
     "ANNOUNCE",
     "CHAT",
     "CHAT_REQUESTS",
+    "INVITE",
     "JOIN",
     "KICK",
     "LEAVE",
@@ -53,7 +54,7 @@ __all__ = [
 
 #: The socket.io namespace of the chat.
 CHAT = "/chat"
-#: The socket.io namespace of the teacher's tools (rooms, kick, mute, announce).
+#: The socket.io namespace of the teacher's tools (rooms, kick, mute, announce, invite).
 TEACHER = "/teacher"
 
 # What a student's client sends on /chat; each is answered with an ack.
@@ -76,8 +77,10 @@ ROOMS = "rooms"
 KICK = "kick"
 MUTE = "mute"
 ANNOUNCE = "announce"
-#: The requests /teacher answers; any other event is ignored.
-TEACHER_REQUESTS = frozenset({ROOMS, KICK, MUTE, ANNOUNCE})
+INVITE = "invite"
+#: The requests /teacher answers; any other event is ignored. /teacher also receives
+#: every room's ``presence`` (so the teacher's page shows the rooms live).
+TEACHER_REQUESTS = frozenset({ROOMS, KICK, MUTE, ANNOUNCE, INVITE})
 
 #: The error of any request the server failed to handle (a bug, logged on the server).
 SERVER_FAILED = ("The server failed to handle this request. It was logged; please tell "

@@ -21,24 +21,23 @@ shared by several processes. What it changes in python-socketio underneath is in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import ssl as ssl_module
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from os import PathLike
-from typing import Any
 
-import socketio
 from aiohttp import web
 
 from chatkit import protocol, roommap, running
 from chatkit.chat import Chat
 from chatkit.cluster import Cluster
-from chatkit.effects import Disconnect, Effect, Emit, Enter, Exit, Note, Result
+from chatkit.effects import Disconnect, Effect, Emit, Enter, Exit, Note
 from chatkit.engine import ChatManager, ChatRedisManager, SocketIOServer
 from chatkit.guard import Guard, Guarded
-from chatkit.limits import Limits, Refused
+from chatkit.limits import Limits
 from chatkit.moderation import Moderation
+from chatkit.namespaces import ChatNamespace, TeacherNamespace
 from chatkit.pages import add_pages
 from chatkit.protocol import Message
 from chatkit.store import DEFAULT_CLIENT_IDS_PER_NAME, Store, open_store
@@ -149,8 +148,8 @@ class ChatServer:
             max_http_buffer_size=max_http_buffer_size, max_attachments=max_attachments,
             cors_allowed_origins=cors_allowed_origins, logger=False, engineio_logger=False,
             door=self._door)
-        self.sio.register_namespace(_ChatNamespace(self))
-        self.sio.register_namespace(_TeacherNamespace(self))
+        self.sio.register_namespace(ChatNamespace(self))
+        self.sio.register_namespace(TeacherNamespace(self))
         self.app = web.Application()
         self.sio.attach(self.app)
         add_pages(self.app)
@@ -181,13 +180,14 @@ class ChatServer:
             return None
         return self._handle.url
 
-    async def start(self, *, host: str = "127.0.0.1", port: int = 0,
-                    name: str = "chat") -> running.Running:
+    async def start(self, *, host: str = "127.0.0.1", port: int = 0, name: str = "chat",
+                    ssl: ssl_module.SSLContext | None = None) -> running.Running:
         """Serve the chat from the running event loop; return the handle (``.url``, ``.port``).
 
-        ``port=0`` (the default) picks a free port. A server already started under the
-        same ``name`` (say, by an earlier run of the same notebook cell) is stopped
-        first. A ChatServer starts once: to start again, make a new one.
+        ``port=0`` (the default) picks a free port; with ``ssl``, https and wss. A server
+        already started under the same ``name`` (say, by an earlier run of the same
+        notebook cell) is stopped first. A ChatServer starts once: to start again, make a
+        new one.
 
         Raises :class:`chatkit.running.ServerStartError` if the address cannot be used,
         and :class:`ConnectionError` if ``redis`` was given and cannot be reached.
@@ -200,7 +200,7 @@ class ChatServer:
                 await self.cluster.start(deliver=self._deliver, order=self.order,
                                          rooms_here=self.rules.rooms_here)
             self._handle = await running.serve_aiohttp(self.app, name=name, host=host,
-                                                       port=port)
+                                                       port=port, ssl=ssl)
         except BaseException:
             await self._clean_up(self.app)
             raise
@@ -219,6 +219,8 @@ class ChatServer:
                     await self.sio.emit(event, data, to=to, skip_sid=skip,
                                         room=None if room is None else _sio_room(room),
                                         namespace=protocol.CHAT)
+                    if event == protocol.PRESENCE:  # the teacher's page shows rooms live
+                        await self.sio.emit(event, data, namespace=protocol.TEACHER)
                 case Enter(conn=conn, room=room) if self._here(conn):
                     await self.sio.enter_room(conn, _sio_room(room), namespace=protocol.CHAT)
                 case Exit(conn=conn, room=room) if self._here(conn):
@@ -320,160 +322,3 @@ def _room_label(namespace: str, room: str) -> str:
     if namespace == protocol.CHAT and room.startswith(_ROOM_PREFIX):
         return room[len(_ROOM_PREFIX):]
     return room
-
-
-class _Namespace(socketio.AsyncNamespace):
-    """What both namespaces share: a request becomes one rule call whose effects the
-    server runs; a refusal or a failure becomes an error ack; other events are ignored."""
-
-    #: The requests a client may send; anything else is ignored (and logged).
-    requests: frozenset[str] = frozenset()
-
-    def __init__(self, namespace: str, chat_server: ChatServer):
-        super().__init__(namespace)
-        self.chat = chat_server
-
-    async def trigger_event(self, event: Any, *args: Any) -> Any:
-        """Route an event to its handler; refusals and failures become error acks."""
-        sid = args[0] if args else None
-        if event in ("connect", "disconnect"):
-            # python-socketio also routes a client's *event* named "connect" or
-            # "disconnect" here; a real one arrives while the sid is not fully connected.
-            if self.server.manager.is_connected(sid, self.namespace):
-                logger.info("ignored an event named %r from %s", event, self._who(sid))
-                return self.server.not_handled
-            return await getattr(self, f"on_{event}")(*args)
-        if not isinstance(event, str) or event not in self.requests:
-            logger.info("ignored unknown event %r from %s", event, self._who(sid))
-            return self.server.not_handled  # no ack: the protocol ignores unknown events
-        try:
-            return await getattr(self, f"on_{event}")(*args)
-        except Refused as refusal:
-            await self.chat.run(refusal.effects)
-            return protocol.refused(str(refusal))
-        except Exception:
-            logger.exception("%r from %s failed", event, self._who(sid))
-            return protocol.refused(protocol.SERVER_FAILED)
-
-    async def answer(self, rule: Callable[..., Awaitable[Result]], *args: Any,
-                     undo: Callable[[Any], Awaitable[Result]] | None = None) -> dict:
-        """Call ``rule``, run its effects and return its ack, under the server's order
-        lock (so that ``said`` events, joins and resumes never interleave). If the
-        effects fail, ``undo(result)`` takes the rule back, its effects run too."""
-        async with self.chat.order:
-            result = await rule(*args)
-            try:
-                await self.chat.run(result.effects)
-            except Exception:
-                if undo is not None:
-                    with contextlib.suppress(Exception):
-                        await self.chat.run((await undo(result)).effects)
-                raise
-        return result.ack()
-
-    async def admit(self, rule: Callable[..., Awaitable[Result]], sid: str, environ: dict,
-                    auth: Any) -> None:
-        """Call a connect rule with where the connection comes from; a refusal becomes
-        socket.io's ``connect_error`` (and closes the transport when the guard says so)."""
-        # (python-engineio's aiohttp driver sets REMOTE_ADDR to 127.0.0.1 for everyone)
-        request = environ.get("aiohttp.request")
-        address = request.remote if request is not None else environ.get("REMOTE_ADDR")
-        link = self.server.manager.eio_sid_from_sid(sid, self.namespace)
-        try:
-            accepted = await rule(sid, auth, address=address, link=link)
-        except Refused as refusal:
-            await self.chat.run(refusal.effects)
-            if getattr(refusal, "close", False):
-                self.chat.close_transport(link)
-            raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
-        except Exception:
-            logger.exception("connect failed")
-            raise socketio.exceptions.ConnectionRefusedError(
-                "The server failed to accept this connection; please tell your teacher."
-            ) from None
-        await self.chat.run(accepted.effects)
-
-    def _who(self, sid: str) -> str:
-        name = self.chat.moderation.label(sid)
-        return f"{name} ({sid})" if name else str(sid)
-
-
-class _ChatNamespace(_Namespace):
-    """The ``/chat`` namespace: each event becomes one call of the rules."""
-
-    requests = protocol.CHAT_REQUESTS
-
-    def __init__(self, chat_server: ChatServer):
-        super().__init__(protocol.CHAT, chat_server)
-
-    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        await self.admit(self.chat.rules.connect, sid, environ, auth)
-
-    async def after_connect(self, sid: str) -> None:
-        """The welcome, the replay and presence, right after the CONNECT packet
-        (called by :class:`chatkit.engine.ChatManager`)."""
-        if not self.server.is_open(sid, self.namespace):
-            # Gone while its connect handler ran: socket.io skips the disconnect handler
-            # of a connection that was not fully connected, so forget it here.
-            await self.chat.run((await self.chat.rules.disconnect(sid, "transport close")
-                                 ).effects)
-            await self.server.manager.disconnect(sid, self.namespace, ignore_queue=True)
-            return
-        # The replay comes in steps, the lock let go between them: others are not held up.
-        steps = self.chat.rules.resume(sid)
-        while True:
-            async with self.chat.order:
-                step = await anext(steps, None)
-                if step is None:
-                    return
-                await self.chat.run(step.effects)
-            await asyncio.sleep(0)  # others' requests get in line for the lock meanwhile
-
-    async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
-        await self.chat.run((await self.chat.rules.disconnect(sid, reason)).effects)
-
-    async def on_join(self, sid: str, *payload: Any) -> dict:
-        # If socket.io does not take the connection in, neither may the rules.
-        return await self.answer(self.chat.rules.join, sid, _one(payload), undo=lambda joined:
-                                 self.chat.rules.leave(sid, {"room": joined.room}))
-
-    async def on_leave(self, sid: str, *payload: Any) -> dict:
-        return await self.answer(self.chat.rules.leave, sid, _one(payload))
-
-    async def on_say(self, sid: str, *payload: Any) -> dict:
-        return await self.answer(self.chat.rules.say, sid, _one(payload))
-
-
-class _TeacherNamespace(_Namespace):
-    """The ``/teacher`` namespace: the teacher's tools, for whoever has the token. What
-    they decide happens in ``/chat`` (a notice, a closed connection)."""
-
-    requests = protocol.TEACHER_REQUESTS
-
-    def __init__(self, chat_server: ChatServer):
-        super().__init__(protocol.TEACHER, chat_server)
-
-    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        await self.admit(self.chat.moderation.connect, sid, environ, auth)
-
-    async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
-        await self.chat.run(self.chat.moderation.disconnect(sid, reason).effects)
-
-    async def on_rooms(self, sid: str, *payload: Any) -> dict:
-        return await self.answer(self.chat.moderation.rooms, _one(payload))
-
-    async def on_kick(self, sid: str, *payload: Any) -> dict:
-        return await self.answer(self.chat.moderation.kick, _one(payload))
-
-    async def on_mute(self, sid: str, *payload: Any) -> dict:
-        return await self.answer(self.chat.moderation.mute, _one(payload))
-
-    async def on_announce(self, sid: str, *payload: Any) -> dict:
-        return await self.answer(self.chat.moderation.announce, _one(payload))
-
-
-def _one(payload: tuple) -> Any:
-    """The single argument an event should carry; several (or none) fail the rules' check."""
-    if len(payload) == 1:
-        return payload[0]
-    return None if not payload else list(payload)

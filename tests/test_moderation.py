@@ -368,3 +368,21 @@ async def test_rooms_and_announce_count_every_process():
                                            ("ada", "bob", "cy"))
     assert (await teacher.announce({"text": "hi", "room": "games"})).effects == (
         Emit(protocol.NOTICE, {"text": "hi", "room": "games"}, room="games"),)
+
+
+# -- invite --------------------------------------------------------------------------------
+
+async def test_invite_takes_nothing_and_leaves_the_links_to_the_server():
+    """invite decides nothing but its payload: no effect, no log line (the join code it
+    leads to is never logged)."""
+    chat, teacher = await teacher_chat()
+    for payload in (None, {}):
+        invited = await teacher.invite(payload)
+        assert invited.effects == () and invited.ack() == {"ok": True}
+
+
+@pytest.mark.parametrize("payload", [[], "lobby", {"room": "lobby"}, 0, False])
+async def test_invite_refuses_anything_but_nothing_or_an_empty_object(payload):
+    """invite takes nothing, or {}."""
+    chat, teacher = await teacher_chat()
+    assert await refusal(teacher.invite, payload) == "invite takes nothing, or {}."

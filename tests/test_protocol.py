@@ -294,7 +294,7 @@ def test_the_constants_are_distinct_event_names():
     assert protocol.SERVER_EVENTS == {protocol.WELCOME, protocol.SAID, protocol.PRESENCE,
                                       protocol.NOTICE}
     assert protocol.TEACHER_REQUESTS == {protocol.ROOMS, protocol.KICK, protocol.MUTE,
-                                         protocol.ANNOUNCE}
+                                         protocol.ANNOUNCE, protocol.INVITE}
 
 
 def test_no_event_uses_a_reserved_socketio_name():

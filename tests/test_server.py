@@ -245,50 +245,6 @@ async def test_same_client_id_is_acked_with_the_same_id_and_not_broadcast_again(
     assert [m["text"] for m in bob.of("said")] == ["once", "marker"]
 
 
-async def test_unknown_events_are_ignored_and_the_sender_stays(server, raw_peers, caplog):
-    """Unknown events (and events named like reserved ones) are ignored and logged."""
-    caplog.set_level(logging.INFO, logger="chatkit.server")
-    ada = await connected(raw_peers, server, "ada", "lobby")
-    await ada.emit("dance", {"style": "tango"})
-    await ada.emit("message", "hello?")
-    await ada.emit("disconnect", "pretend")
-    await ada.emit("connect", {"name": "eve"})
-    assert (await ada.call("say", {"room": "lobby", "text": "still here"}))["ok"]
-    assert ada.connected and server.snapshot() == {NS: {"lobby": ["ada"]}}
-    assert "ignored unknown event 'dance'" in caplog.text
-    assert "ignored an event named 'disconnect'" in caplog.text
-
-
-async def test_a_handler_failure_becomes_an_error_ack(server, raw_peers, monkeypatch, caplog):
-    """An unexpected exception in the rules is logged and answered, never a crash."""
-    ada = await connected(raw_peers, server, "ada", "lobby")
-
-    def broken(conn, payload):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(server.rules, "say", broken)
-    ack = await ada.call("say", {"room": "lobby", "text": "hi"})
-    assert ack["ok"] is False and ack["error"].startswith("The server failed to handle")
-    assert "boom" in caplog.text
-    assert (await ada.call("join", {"room": "games"}))["ok"]
-
-
-async def test_a_join_socketio_refuses_is_undone_in_the_rules(server, raw_peers, monkeypatch,
-                                                              caplog):
-    """If entering the socket.io room fails, the rules do not count the member either."""
-    ada = await connected(raw_peers, server, "ada")
-
-    async def broken_enter_room(*args, **kwargs):
-        raise ValueError("cannot enter")
-
-    monkeypatch.setattr(server.sio, "enter_room", broken_enter_room)
-    ack = await ada.call("join", {"room": "lobby"})
-    assert ack["ok"] is False and ack["error"].startswith("The server failed")
-    assert await server.rules.members("lobby") == () and server.rules.rooms_of("ada") == ()
-    assert (await ada.call("say", {"room": "lobby", "text": "leak?"}))["error"] == (
-        "Join room 'lobby' before saying something there.")
-
-
 async def test_oversized_payload_ends_only_that_connection(raw_peers):
     """A packet over max_http_buffer_size closes its connection; others keep talking."""
     server = ChatServer(max_http_buffer_size=10_000)
@@ -1046,6 +1002,48 @@ async def test_a_big_resume_is_capped_and_lets_another_users_say_through(raw_pee
     await server.stop()
 
 
+async def test_a_message_said_in_the_room_during_its_replay_comes_once_after_it(raw_peers,
+                                                                               tmp_path):
+    """Issue 14: the replay lets go of the order lock between chunks, so someone may say
+    something in the very room being replayed. The resuming client still gets every
+    message once, in id order: the live one after the last replayed one, not in between."""
+    from chatkit.store import SQLiteStore
+    path = tmp_path / "chat.db"
+    store = SQLiteStore(path)
+    for n in range(1000):
+        await store.add("big", "bob", f"m{n}", ts=1.0)
+    await store.set_session("bob", "bob-secret")
+    await store.set_memberships("bob", ["big"])
+    await store.close()
+    server = RecordingServer(db=path, limits=Limits(replay=1000))
+    await server.start(name="chat-test")
+    cy = await connected(raw_peers, server, "cy", "big")
+    bob = raw_peers()
+    acked = asyncio.get_running_loop().create_future()
+
+    started = []
+
+    async def say_during(event, *args):  # cy speaks in big once bob's replay has begun
+        bob._record(event, *args)
+        if event == "said" and not started:
+            started.append(event)
+            acked.set_result(await cy.call("say", {"room": "big", "text": "live"}))
+    bob.sio.on("*", say_during, namespace=NS)
+    await bob.connect(server.url, {"name": "bob", "session": "bob-secret",
+                                   "rooms": ["big"], "offset": 0})
+    assert (await asyncio.wait_for(acked, timeout(10)))["ok"]
+    await bob.wait(lambda: "live" in [m["text"] for m in bob.of("said")], "the live message")
+    texts = [message["text"] for message in bob.of("said")]
+    assert texts == [f"m{n}" for n in range(1000)] + ["live"]
+    assert said_ids(bob) == sorted(set(said_ids(bob)))
+    replayed = [i for i, effect in enumerate(server.ran) if getattr(effect, "event", "") ==
+                "said" and getattr(effect, "to", None) is not None]
+    live = next(i for i, effect in enumerate(server.ran) if getattr(effect, "event", "") ==
+                "said" and getattr(effect, "data", {}).get("text") == "live")
+    assert replayed[0] < live < replayed[-1]  # said while the replay was still going
+    await server.stop()
+
+
 async def test_a_name_never_in_a_room_gets_no_more_than_a_join_shows(raw_peers, tmp_path):
     """Issue 14: anyone with the code could replay any room by naming it in auth.rooms."""
     server = ChatServer(limits=Limits(history=5))
@@ -1172,3 +1170,86 @@ async def test_a_connecting_loop_is_turned_away_at_the_door_with_429(raw_peers, 
                                   transports=["polling"], auth={"name": "dee"})
     assert heard == [said]
     await server.stop()
+
+
+# -- the teacher's page: invite, and presence pushed to /teacher ------------------------------
+
+JOIN_CODE = "maple-otter-fern-42"
+
+
+async def test_invite_gives_every_join_link_and_a_qr_code_of_the_first(raw_peers):
+    """invite answers the join link of each public address (the code after #) and the QR
+    code of the first; without public addresses, the server's own."""
+    from chatkit.pages import qr_data_uri
+    server = ChatServer(join_code=JOIN_CODE, teacher_token=TOKEN)
+    await server.start(name="chat-test")
+    tools = raw_peers(protocol.TEACHER)
+    await tools.connect(server.url, {"token": TOKEN})
+    own = f"{server.url}/#code={JOIN_CODE}"
+    assert await tools.call("invite", {}) == {"ok": True, "links": [own], "qr": qr_data_uri(own)}
+    server.public_urls = ["http://10.0.0.5:5000", "http://192.168.1.9:5000/"]
+    links = [f"http://10.0.0.5:5000/#code={JOIN_CODE}", f"http://192.168.1.9:5000/#code={JOIN_CODE}"]
+    ack = await tools.call("invite")
+    assert ack == {"ok": True, "links": links, "qr": qr_data_uri(links[0])}
+    assert ack["qr"].startswith("data:image/svg+xml")
+    assert await tools.call("invite", "all") == {"ok": False,
+                                                 "error": "invite takes nothing, or {}."}
+    assert not [line for line in server.log if JOIN_CODE in line]
+    await raw_peers.close_all()
+    await server.stop()
+
+
+async def test_invite_of_an_open_chat_links_to_the_page_without_a_code(classroom):
+    """A chat without a join code invites to its page as it is."""
+    server, teacher = classroom
+    tools = await teacher()
+    assert (await tools.call("invite"))["links"] == [f"{server.url}/"]
+
+
+async def test_invite_is_only_for_the_teacher(raw_peers, caplog):
+    """A student asking /chat for invite gets nothing (ignored, no ack); a wrong token
+    does not connect to /teacher at all."""
+    server = ChatServer(join_code=JOIN_CODE, teacher_token=TOKEN)
+    await server.start(name="chat-test")
+    caplog.set_level(logging.INFO, logger="chatkit.server")
+    ada = await connected(raw_peers, server, "ada", "lobby", code=JOIN_CODE)
+    await ada.emit("invite", {})
+    await ada.wait(lambda: "ignored unknown event 'invite' from ada" in caplog.text,
+                   "the ignored invite")
+    assert ada.connected and (await ada.call("say", {"room": "lobby", "text": "hi"}))["ok"]
+    assert JOIN_CODE not in repr(ada.events)
+    guess = raw_peers(protocol.TEACHER)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await guess.connect(server.url, {"token": "guess"})
+    assert guess.events == []
+    await raw_peers.close_all()
+    await server.stop()
+
+
+async def test_teachers_hear_every_rooms_presence_and_nothing_else(classroom, raw_peers):
+    """/teacher receives each presence as the room hears it (joins, leaves, goodbyes),
+    from every room, and no said or notice."""
+    server, teacher = classroom
+    tools = await teacher()
+    ada = await connected(raw_peers, server, "ada", "lobby")
+    bob = await connected(raw_peers, server, "bob", "games")
+    assert (await bob.call("join", {"room": "lobby"}))["ok"]
+    assert (await ada.call("say", {"room": "lobby", "text": "hi"}))["ok"]
+    assert (await bob.call("leave", {"room": "games"}))["ok"]
+    await ada.disconnect()
+    expected = [{"room": "lobby", "members": ["ada"]}, {"room": "games", "members": ["bob"]},
+                {"room": "lobby", "members": ["ada", "bob"]},
+                {"room": "games", "members": []}, {"room": "lobby", "members": ["bob"]}]
+    await tools.wait(lambda: len(tools.of("presence")) == len(expected), "five presences")
+    assert tools.of("presence") == expected
+    assert [event for event, _ in tools.events] == ["presence"] * len(expected)
+
+
+async def test_teachers_hear_the_presence_of_every_process(two_servers, raw_peers):
+    """With Redis, a teacher on one server hears a room change made on the other."""
+    first, second = two_servers
+    tools = raw_peers(protocol.TEACHER)
+    await tools.connect(first.url, {"token": TOKEN})
+    await connected(raw_peers, second, "ada", "lobby")
+    await tools.wait(lambda: {"room": "lobby", "members": ["ada"]} in tools.of("presence"),
+                     "ada's presence from the other server")
