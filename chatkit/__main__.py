@@ -5,9 +5,11 @@ Introduced in notebook 06 (the classroom); the server itself is the one of noteb
 
     python -m chatkit serve --host 0.0.0.0 --db workshop.db
 
-reads out the address and the join code it prints, keeps the teacher token it prints to
-themselves, and stops it with Ctrl-C. Unlike the notebooks, this is a program of its own,
-so it owns its event loop and its signals.
+shows the class the link (and QR code) it prints, which opens the chat page with the join
+code filled in, keeps the teacher token it prints to themselves (for the teacher's page
+at ``/teacher``), and stops it with Ctrl-C. With ``--certfile`` and ``--keyfile`` it serves
+https and wss. Unlike the notebooks, this is a program of its own, so it owns its event
+loop and its signals.
 """
 
 from __future__ import annotations
@@ -16,26 +18,26 @@ import argparse
 import asyncio
 import contextlib
 import io
-import ipaddress
 import json
 import logging
 import os
 import signal
-import socket
 import sys
 import tempfile
 from collections.abc import Sequence
 from typing import TextIO
 
 from chatkit import protocol
+from chatkit.addresses import UnusableCertificate, student_urls, tls_context
 from chatkit.cluster import Cluster, safe_url
 from chatkit.guard import Guard
 from chatkit.limits import Limits, describe, new_join_code, new_teacher_token
+from chatkit.pages import join_link, qr_text
 from chatkit.running import ServerStartError
 from chatkit.server import ChatServer
 
 __all__ = ["CLASSROOM_CONNECTS_PER_SECOND", "CLASSROOM_LIMITS", "build_parser", "main",
-           "serve", "student_url", "student_urls"]
+           "serve"]
 
 #: The limits ``serve`` uses unless told otherwise: a classroom's, with a rate limit
 #: (a notebook's ChatServer has none).
@@ -48,10 +50,12 @@ CLASSROOM_CONNECTS_PER_SECOND = 5.0
 DESCRIPTION = """\
 Run the course's chat server for a workshop.
 
-Students connect with any socket.io client to the address printed at start, namespace
-/chat, sending their name and the join code (the protocol is in docs/protocol.md).
-You, the teacher, connect to the namespace /teacher with the teacher token printed at
-start, to list rooms, kick someone out, mute someone or announce something.
+Students open the link printed at start (or scan its QR code) in any browser: the chat
+page, with the join code in the link. Programs connect with any socket.io client to the
+address printed, namespace /chat, sending a name and the join code (docs/protocol.md).
+You, the teacher, open the page /teacher and type the teacher token printed at start
+(or connect to the namespace /teacher with it), to see the rooms, kick someone out,
+mute someone or announce something.
 Each connection and disconnection is logged as one line; Ctrl-C stops the server.
 """
 
@@ -63,6 +67,8 @@ examples:
   python -m chatkit serve --open --db chat.db    no code; keep messages across restarts
   python -m chatkit serve --redis redis://127.0.0.1:6379/0 --port 5001
                                                  one of several servers sharing a Redis
+  python -m chatkit serve --certfile cert.pem --keyfile key.pem
+                                                 https and wss, with your certificate
 """
 
 
@@ -89,6 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
              "https://example.org, besides the server's own pages; repeat for several, "
              "or '*' for any page (default: only pages served by this server; programs "
              "that are not browsers are never affected)")
+    where.add_argument(
+        "--certfile", metavar="FILE",
+        help="serve https and wss (the pages and socket.io alike) with this certificate, "
+             "a PEM file such as mkcert or openssl make; needs --keyfile")
+    where.add_argument(
+        "--keyfile", metavar="FILE",
+        help="the certificate's private key (a PEM file, without a passphrase)")
+    where.add_argument(
+        "--no-qr", dest="qr", action="store_false",
+        help="do not draw the students' link as a QR code at start (for a small "
+             "terminal or a log file; the teacher's page shows it too)")
 
     access = serve_command.add_argument_group("who may connect")
     codes = access.add_mutually_exclusive_group()
@@ -185,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "serve":
         parser.print_help()
         return 2
+    if (args.certfile is None) != (args.keyfile is None):
+        parser.error("--certfile and --keyfile go together: give the certificate and its "
+                     "private key, or neither for plain http")
     logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         level=logging.WARNING)
     logging.getLogger("chatkit.server").setLevel(logging.INFO)
@@ -200,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(serve(
             host=args.host, port=args.port, join_code=args.join_code, open_chat=args.open,
             teacher_token=args.teacher_token, db=args.db, redis=args.redis, limits=limits,
-            guard=guard, cors_origins=args.cors_origins, ready_file=args.ready_file))
+            guard=guard, cors_origins=args.cors_origins, ready_file=args.ready_file,
+            certfile=args.certfile, keyfile=args.keyfile, qr=args.qr))
     except KeyboardInterrupt:  # only where asyncio cannot install signal handlers (Windows)
         return 0
 
@@ -228,18 +249,22 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
                 open_chat: bool = False, teacher_token: str | None = None,
                 db: str | None = None, redis: str | None = None,
                 limits: Limits | None = None, guard: Guard | None = None,
-                cors_origins: Sequence[str] | None = None,
-                ready_file: str | None = None) -> int:
-    """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs,
-    then, with ``ready_file``, writes it there as JSON for a program (``--ready-file``).
+                cors_origins: Sequence[str] | None = None, ready_file: str | None = None,
+                certfile: str | None = None, keyfile: str | None = None,
+                qr: bool = True) -> int:
+    """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs
+    (with a QR code of the students' link unless ``qr`` is False), then, with
+    ``ready_file``, writes it there as JSON for a program (``--ready-file``).
 
     Without ``join_code`` (and unless ``open_chat``) or ``teacher_token``, random ones
-    are made up. Note: this function is a coroutine.
+    are made up. With ``certfile`` and ``keyfile`` it serves https and wss.
+    Note: this function is a coroutine.
     """
     try:
+        tls = None if certfile is None else tls_context(certfile, keyfile or certfile)
         join_code, teacher_token = await _secrets(redis, join_code, teacher_token,
                                                   open_chat=open_chat)
-    except ConnectionError as exc:
+    except (UnusableCertificate, ConnectionError) as exc:
         print(f"cannot start the chat server: {exc}", file=sys.stderr)
         return 1
     server = ChatServer(join_code=join_code, teacher_token=teacher_token, db=db,
@@ -247,7 +272,7 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
                         guard=guard or Guard(connects_per_second=CLASSROOM_CONNECTS_PER_SECOND),
                         cors_allowed_origins=_cors(cors_origins))
     try:
-        handle = await server.start(host=host, port=port, name="chat")
+        handle = await server.start(host=host, port=port, name="chat", ssl=tls)
     except ServerStartError as exc:
         print(f"cannot start the chat server: {exc.strerror}", file=sys.stderr)
         await server.stop()
@@ -270,13 +295,13 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
             loop.add_signal_handler(signum, stop_on, signum)
     ready = False
+    server.public_urls = student_urls(host, handle.port, scheme="https" if tls else "http")
     try:
-        printed = _LineCount(sys.stdout)
+        printed, qr = _LineCount(sys.stdout), qr and _can_draw(sys.stdout)
         with contextlib.redirect_stdout(printed):
-            _print_start(server, handle.port, host=host, db=db, redis=redis)
+            _print_start(server, db=db, redis=redis, qr=qr)
         if ready_file is not None:
-            ready = _write_ready(ready_file, server, handle.port, host=host,
-                                 start_lines=printed.lines)
+            ready = _write_ready(ready_file, server, handle.port, start_lines=printed.lines)
             if not ready:
                 why[0] = "the ready file could not be written"
                 return 1
@@ -301,10 +326,11 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
 _STOPPED_BY = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM, a request to stop"}
 
 
-def _print_start(server: ChatServer, port: int, *, host: str, db: str | None,
-                 redis: str | None) -> None:
-    """What the teacher needs: the address, the join code, the token (once), the limits."""
-    urls = student_urls(host, port)
+def _print_start(server: ChatServer, *, db: str | None, redis: str | None,
+                 qr: bool) -> None:
+    """What the teacher needs: the address, the join code, the token (once), the limits,
+    the students' link (and its QR code), the teacher's page."""
+    urls = server.public_urls
     print(f"Chat server running. Students connect to: {urls[0]} "
           f"(socket.io namespace {protocol.CHAT})")
     for url in urls[1:]:
@@ -319,7 +345,27 @@ def _print_start(server: ChatServer, port: int, *, host: str, db: str | None,
     if redis:
         print(f"Sharing the chat through Redis at {safe_url(redis)} with every "
               f"server started with the same --redis")
+    # After the lines above, which stay first (notebook 06 shows them): the QR code then
+    # stays on screen, right above the log, where the class can scan it.
+    link = join_link(urls[0], code)
+    print(f"Students' page: {link} (any browser; "
+          + ("the join code is in the link" if code else "no code needed")
+          + (", or scan this QR code)" if qr else ")"))
+    if qr:
+        print(qr_text(link), end="")
+    print(f"Teacher's page: {urls[0]}/teacher (type the teacher token there; it is never "
+          f"in a link)")
     print("Press Ctrl-C to stop.", flush=True)
+
+
+def _can_draw(out: TextIO) -> bool:
+    """Whether ``out`` can print a QR code's block characters (a terminal set to ASCII or
+    Latin-1 cannot, and would raise instead)."""
+    try:
+        "\u2580\u2584\u2588".encode(out.encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
 
 
 class _LineCount(io.TextIOBase):
@@ -338,15 +384,14 @@ class _LineCount(io.TextIOBase):
         self.out.flush()
 
 
-def _write_ready(path: str, server: ChatServer, port: int, *, host: str,
-                 start_lines: int) -> bool:
+def _write_ready(path: str, server: ChatServer, port: int, *, start_lines: int) -> bool:
     """``--ready-file``: what the start-up text says, as one JSON object, written whole.
 
     The token is a secret: the object goes to a new file only its owner may read (in
     the same folder, so the rename is atomic), then takes the name ``path``. A program
     never sees a half-written file. Returns False, having said why, if it cannot.
     """
-    ready = {"url": student_url(host, port), "port": port, "join_code": server.join_code,
+    ready = {"url": server.public_urls[0], "port": port, "join_code": server.join_code,
              "teacher_token": server.moderation.token, "pid": os.getpid(),
              "start_lines": start_lines}
     folder = os.path.dirname(os.path.abspath(path))
@@ -364,36 +409,6 @@ def _write_ready(path: str, server: ChatServer, port: int, *, host: str,
         print(f"cannot write the ready file {path}: {exc.strerror or exc}", file=sys.stderr)
         return False
     return True
-
-
-def student_url(host: str, port: int) -> str:
-    """The address to give students: a wildcard host is replaced by this machine's address."""
-    return student_urls(host, port)[0]
-
-
-def student_urls(host: str, port: int) -> list[str]:
-    """Every address students may use, best first. For a wildcard host (``0.0.0.0``,
-    ``::``) that is each of this machine's network addresses, loopback left out."""
-    hosts = _this_machine_addresses() if host in ("0.0.0.0", "::", "") else [host]
-    return [f"http://{f'[{name}]' if ':' in name else name}:{port}" for name in hosts]
-
-
-def _this_machine_addresses() -> list[str]:
-    """This computer's IPv4 addresses on its networks, as other computers see them
-    (a best guess, loopback left out), the one used to reach other networks first."""
-    found: list[str] = []
-    # Connecting a UDP socket sends nothing; it only asks the OS which address it would
-    # use to reach another network.
-    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: documentation-only, never routed
-        found.append(probe.getsockname()[0])
-    with contextlib.suppress(OSError):
-        for *_, address in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            found.append(address[0])
-    usable = [name for name in dict.fromkeys(found)
-              if not ipaddress.ip_address(name).is_loopback
-              and not ipaddress.ip_address(name).is_unspecified]
-    return usable or [socket.gethostname()]
 
 
 def _cors(origins: Sequence[str] | None) -> str | list[str] | None:

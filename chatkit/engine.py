@@ -328,7 +328,11 @@ class _EngineIOServer(engineio.AsyncServer):
             return None
         own = []
         host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", ""))
-        scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme"))
+        # python-engineio's aiohttp driver says "http" unless X-Forwarded-Proto says
+        # otherwise, even on a TLS socket (serve --certfile): ask aiohttp's request.
+        request = environ.get("aiohttp.request")
+        served = request.scheme if request is not None else environ.get("wsgi.url_scheme")
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO", served)
         host, scheme = host.split(",")[0].strip(), str(scheme).split(",")[0].strip()
         if host and _unrebindable(host):
             own.append(f"{scheme}://{host}")

@@ -314,3 +314,26 @@ async def test_a_wrong_teacher_token_leaves_the_teacher_refused(server):
         await TeacherClient.connect(server.url, "guess", name="guesser")
     assert running.running().get("teacher:guesser") == "tracked"
     await running.stop("teacher:guesser")  # safe on a client that never connected
+
+
+async def test_a_tls_server_process_reads_its_https_url_and_whole_start_text(tmp_path):
+    """Issue 12: with --certfile/--keyfile, start() reads the https URL from the ready
+    file and waits for the whole start-up text, the QR code of the students' link and the
+    teacher's page included."""
+    import trustme
+
+    issued = trustme.CA().issue_cert("127.0.0.1")
+    issued.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    issued.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    server = await ServerProcess.start(*TEACHER, "--certfile", str(tmp_path / "cert.pem"),
+                                       "--keyfile", str(tmp_path / "key.pem"),
+                                       name="tls", timeout=timeout(20))
+    try:
+        assert server.url.startswith("https://127.0.0.1:")
+        assert server.log("Students' page: ") == [
+            f"Students' page: {server.url}/#code=blue-fox (any browser; the join code is in "
+            f"the link, or scan this QR code)"]
+        assert server.output[-2].startswith(f"Teacher's page: {server.url}/teacher ")
+        assert server.output[-1] == "Press Ctrl-C to stop."
+    finally:
+        assert await server.stop() == 0

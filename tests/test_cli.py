@@ -7,14 +7,15 @@ import re
 import signal
 import stat
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 import socketio
 
 from chatkit import protocol, running
-from chatkit.__main__ import student_url, student_urls
+from chatkit.addresses import student_urls
 from chatkit.client import ChatClient
-from tests.conftest import timeout
+from tests.conftest import RawPeer, timeout
 from tests.redisserver import redis_url  # noqa: F401 (a fixture)
 
 
@@ -44,7 +45,7 @@ class Serve:
 
     @property
     def url(self):
-        return re.search(r"connect to: (http://\S+)", "\n".join(self.lines)).group(1)
+        return re.search(r"connect to: (https?://\S+)", "\n".join(self.lines)).group(1)
 
     @property
     def join_code(self):
@@ -514,7 +515,8 @@ async def test_help_explains_the_options():
     assert process.returncode == 0
     for words in ("--host", "--port", "--join-code", "--open", "--db", "Ctrl-C", "0.0.0.0",
                   "--teacher-token", "--redis", "--cors-origin", "--rate", "--burst",
-                  "--max-text", "--max-students", "--max-rooms", "/teacher", "--ready-file"):
+                  "--max-text", "--max-students", "--max-rooms", "/teacher", "--ready-file",
+                  "--certfile", "--keyfile", "https and wss", "--no-qr", "QR code"):
         assert words in text
 
 
@@ -525,20 +527,6 @@ def test_join_code_and_open_exclude_each_other(capsys):
         main(["serve", "--open", "--join-code", "x"])
     assert exited.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
-
-
-def test_student_url_replaces_a_wildcard_host():
-    """Listening on 0.0.0.0 prints an address students can actually use."""
-    assert student_url("127.0.0.1", 5000) == "http://127.0.0.1:5000"
-    assert student_url("::1", 5000) == "http://[::1]:5000"
-    assert "0.0.0.0" not in student_url("0.0.0.0", 5000)
-
-
-def test_student_urls_list_this_machines_addresses_but_not_loopback():
-    """For 0.0.0.0 every address is listed once, loopback left out."""
-    urls = student_urls("0.0.0.0", 5000)
-    assert urls and len(urls) == len(set(urls))
-    assert not [url for url in urls if "127.0.0.1" in url or "0.0.0.0" in url]
 
 
 async def test_wildcard_host_prints_the_lan_addresses(launched):
@@ -617,3 +605,209 @@ async def test_connect_rate_limits_connects_per_address(launched, raw_peers):
             await peer.disconnect()
     assert refusals and refusals[0]["message"].startswith("Too many connections from your "
                                                           "address")
+
+
+# -- issue 12: the students' link, its QR code and the teacher's page; TLS ------------------
+
+async def test_start_text_shows_the_students_link_its_qr_code_and_the_teachers_page(
+        launched):
+    """After the lines notebook 06 shows (unchanged), the start text gives the chat page's
+    link with the join code after '#', that link's QR code drawn in the terminal, and the
+    teacher's page address, which never carries the token."""
+    from chatkit.pages import qr_text
+
+    serve = await launched("--join-code", "blue-fox-12", "--teacher-token", "owl-7-secret")
+    url, lines = serve.url, serve.lines
+    assert lines[0] == f"Chat server running. Students connect to: {url} (socket.io " \
+                       f"namespace /chat)"
+    assert lines[1:3] == ["Join code: blue-fox-12", "Teacher token: owl-7-secret (socket.io "
+                          "namespace /teacher; keep it to yourself)"]
+    assert lines[3].startswith("Limits: ")
+    link = f"{url}/#code=blue-fox-12"
+    assert lines[4] == (f"Students' page: {link} (any browser; the join code is in the "
+                        f"link, or scan this QR code)")
+    drawing = qr_text(link).splitlines()
+    assert len(drawing) > 10 and lines[5:5 + len(drawing)] == drawing
+    assert set("".join(drawing)) <= set("█▀▄ ")
+    assert lines[5 + len(drawing):] == [
+        f"Teacher's page: {url}/teacher (type the teacher token there; it is never in a "
+        f"link)", "Press Ctrl-C to stop."]
+    assert "\n".join(lines).count("owl-7-secret") == 1  # the token line only
+
+
+async def test_no_qr_leaves_the_drawing_out_and_an_open_chat_link_has_no_code(launched,
+                                                                              tmp_path):
+    """--no-qr (a small terminal, a log): the same lines without the drawing; with --open
+    the link is the bare page. The ready file's start_lines counts what was printed."""
+    ready = tmp_path / "ready.json"
+    serve = await launched("--open", "--no-qr", "--ready-file", str(ready))
+    await running.wait_for(ready.exists, timeout(10), what="the ready file")
+    assert serve.lines[4:] == [
+        f"Students' page: {serve.url}/ (any browser; no code needed)",
+        f"Teacher's page: {serve.url}/teacher (type the teacher token there; it is never "
+        f"in a link)", "Press Ctrl-C to stop."]
+    assert json.loads(ready.read_text())["start_lines"] == len(serve.lines)
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A trustme CA and a certificate it issued for 127.0.0.1 and localhost, written as
+    cert.pem and key.pem, as a teacher's files would be; also another certificate's key."""
+    import trustme
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1", "localhost")
+    issued.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    issued.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    authority.issue_cert("127.0.0.1").private_key_pem.write_to_path(
+        str(tmp_path / "other-key.pem"))
+    return authority, str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+
+
+def trusting_tls(authority):
+    """A client TLS context that trusts ``authority`` too, as notebook 01's does."""
+    import ssl
+
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    return context
+
+
+class TrustingPeer(RawPeer):
+    """A RawPeer whose HTTP requests and WebSocket trust a client TLS context."""
+
+    def __init__(self, tls, namespace=protocol.CHAT):
+        import aiohttp
+
+        super().__init__(namespace)
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls))
+        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False,
+                                        http_session=self.http)
+        self.sio.on("*", self._record, namespace=namespace)
+        self.sio.on("connect_error", self.refusals.append, namespace=namespace)
+        self.sio.on("disconnect", self.disconnects.append, namespace=namespace)
+
+    async def close(self):
+        await super().close()
+        await self.http.close()
+
+
+async def test_tls_serves_pages_over_https_and_socketio_over_wss_and_polling(
+        launched, raw_peers, certificate, tmp_path):
+    """--certfile/--keyfile: the printed link, the ready file and the teacher's join links
+    are https; the chat page and the socket.io client come over https from a client that
+    trusts the CA; students on WebSocket (wss) and on long-polling (https) chat both
+    ways; the teacher's tools work over wss."""
+    import aiohttp
+
+    authority, certfile, keyfile = certificate
+    ready = tmp_path / "ready.json"
+    serve = await launched("--join-code", "blue-fox-12", "--certfile", certfile,
+                           "--keyfile", keyfile, "--ready-file", str(ready))
+    url = serve.url
+    assert url.startswith("https://127.0.0.1:")
+    assert f"Students' page: {url}/#code=blue-fox-12 " in "\n".join(serve.lines)
+    assert f"Teacher's page: {url}/teacher " in "\n".join(serve.lines)
+    await running.wait_for(ready.exists, timeout(10), what="the ready file")
+    assert json.loads(ready.read_text())["url"] == url
+    tls = trusting_tls(authority)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as http:
+        for path, wanted in (("/", "<html"), ("/static/vendor/socket.io.min.js", "Socket.IO")):
+            async with http.get(url + path) as response:
+                assert response.status == 200 and response.url.scheme == "https"
+                assert wanted in await response.text()
+                assert "Content-Security-Policy" in response.headers
+    students = {}
+    for name, transports in (("ada", ("websocket",)), ("bob", ("polling",))):
+        peer = raw_peers.keep(TrustingPeer(tls))
+        await peer.connect(url, {"name": name, "code": "blue-fox-12"}, transports=transports)
+        assert peer.sio.transport() == transports[0]
+        assert (await peer.call("join", {"room": "lobby"}))["ok"]
+        students[name] = peer
+    for speaker, hearer in (("ada", "bob"), ("bob", "ada")):
+        said = await students[speaker].call("say", {"room": "lobby", "text": f"hi from "
+                                                                               f"{speaker}"})
+        assert said["ok"]
+        await students[hearer].wait(
+            lambda hearer=hearer, speaker=speaker: f"hi from {speaker}" in [
+                message["text"] for message in students[hearer].of("said")], "the message")
+    teacher = raw_peers.keep(TrustingPeer(tls, protocol.TEACHER))
+    await teacher.connect(url, {"token": serve.teacher_token})
+    assert (await teacher.call(protocol.ROOMS))["rooms"] == {"lobby": ["ada", "bob"]}
+    invited = await teacher.call(protocol.INVITE)
+    assert invited["links"] == [f"{url}/#code=blue-fox-12"]
+    for peer in (*students.values(), teacher):
+        await peer.disconnect()
+    status, _, err = await serve.stop()
+    assert status == 0 and "ada connected" in err and "Traceback" not in err
+
+
+async def test_tls_pages_of_the_server_itself_may_connect(launched, certificate):
+    """A browser on the server's own https page sends that page as its Origin: accepted
+    on the handshake like an http page is without TLS (a page of another origin is not).
+    python-engineio's aiohttp driver alone takes the scheme for http."""
+    import aiohttp
+
+    authority, certfile, keyfile = certificate
+    serve = await launched("--open", "--certfile", certfile, "--keyfile", keyfile)
+    handshake = f"{serve.url}/socket.io/?EIO=4&transport=polling"
+    own = [serve.url, serve.url.replace("127.0.0.1", "localhost")]
+    connector = aiohttp.TCPConnector(ssl=trusting_tls(authority))
+    async with aiohttp.ClientSession(connector=connector) as http:
+        for origin in [*own, "https://example.org", serve.url.replace("https:", "http:")]:
+            host = {"Host": urlsplit(origin).netloc}
+            async with http.get(handshake, headers={"Origin": origin, **host}) as response:
+                assert (response.status == 200) == (origin in own), origin
+
+
+async def test_tls_refuses_plain_http_and_clients_that_do_not_trust_the_certificate(
+        launched, raw_peers, certificate):
+    """On a TLS port, plain http gets no page (the connection is closed), and a client
+    that does not trust the certificate's CA (as a browser, for a self-signed one) stops
+    at the certificate; neither leaves a traceback in the log, and the server still
+    serves a trusting client afterwards."""
+    import aiohttp
+
+    authority, certfile, keyfile = certificate
+    serve = await launched("--open", "--certfile", certfile, "--keyfile", keyfile)
+    plain = serve.url.replace("https://", "http://")
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientError) as failed:
+            await http.get(plain + "/")
+        assert not isinstance(failed.value, aiohttp.ClientResponseError)  # no answer at all
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await http.get(serve.url + "/")
+    with pytest.raises(socketio.exceptions.ConnectionError):  # python-socketio, untrusting
+        await raw_peers().connect(serve.url, {"name": "eve"})
+    connector = aiohttp.TCPConnector(ssl=trusting_tls(authority))
+    async with aiohttp.ClientSession(connector=connector) as http:
+        async with http.get(serve.url + "/") as response:
+            assert response.status == 200
+    status, out, err = await serve.stop()
+    assert status == 0 and "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(("files", "status", "sentence"), [
+    (["--certfile", "{folder}/cert.pem"], 2,
+     "--certfile and --keyfile go together: give the certificate and its private key, "
+     "or neither for plain http"),
+    (["--keyfile", "{folder}/key.pem"], 2, "--certfile and --keyfile go together"),
+    (["--certfile", "{folder}/cert.pem", "--keyfile", "{folder}/missing.pem"], 1,
+     "cannot start the chat server: cannot read the private key file {folder}/missing.pem: "
+     "No such file or directory"),
+    (["--certfile", "{folder}/cert.pem", "--keyfile", "{folder}/other-key.pem"], 1,
+     "cannot start the chat server: the private key in {folder}/other-key.pem does not "
+     "belong to the certificate in {folder}/cert.pem"),
+])
+async def test_a_certificate_that_cannot_be_used_is_explained(certificate, tmp_path, files,
+                                                              status, sentence):
+    """One of --certfile/--keyfile alone is a usage error (2); a missing or mismatched key
+    exits 1: a sentence each, no traceback, and nothing starts."""
+    options = [option.format(folder=tmp_path) for option in files]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatkit", "serve", "--port", "0", *options,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout(15))
+    assert process.returncode == status
+    assert sentence.format(folder=tmp_path) in err.decode()
+    assert "Traceback" not in err.decode() and "Chat server running" not in out.decode()
