@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 01 · Talk over a raw WebSocket: the handshake, the events, and your first chat
 #
-# **About 60 minutes: 30 teaching, 30 exercises.**
+# **About 65 minutes: 35 teaching, 30 exercises.**
 #
 # **What you will build.** A WebSocket server of three lines, running inside this
 # notebook's kernel, and clients that talk to it exactly the way JavaScript in a browser
@@ -25,6 +25,7 @@
 #   `101 Switching Protocols`;
 # - the browser's `WebSocket` API, line by line in JavaScript and in Python: the four
 #   events (`open`, `message`, `error`, `close`), their order, and the ready states;
+#   then the JavaScript itself, run by this very page, beside the Python client;
 # - text frames and binary frames; close codes, their reason and `wasClean`;
 # - when `error` fires (a connection that *fails*) and when it does not (one that is cut);
 # - subprotocols, the second argument of `new WebSocket(url, protocols)`;
@@ -72,6 +73,7 @@ import ssl
 import trustme
 
 from chatkit import exercises, running, websocket
+from chatkit.pagecode import PageCode
 from chatkit.websocket import InvalidStateError, WebSocket
 
 stopped = await running.stop_all()  # a second "Run all" starts from a clean kernel
@@ -204,6 +206,41 @@ print("ready states:", " -> ".join(states))
 # the reason `"done for today"`; the server answered with the same, as the protocol asks.
 # `was_clean` is true because both sides exchanged these *close frames* before the TCP
 # connection ended: a closing handshake.
+
+# %% [markdown]
+# ## The same in JavaScript, run by this page
+#
+# The page that shows you this notebook is a browser page: it can run the JavaScript
+# itself. `PageCode` takes JavaScript as a Python string (edit it, run the cell again)
+# and the page runs it while drawing the widget, with `url` set to the address given and
+# `log(...)`, which writes one line in the widget. The same echo server, the same steps
+# as the Python client above, whose events are shown beside:
+
+# %%
+page = PageCode("""
+const ws = new WebSocket(url);
+log("readyState", ws.readyState);
+ws.onopen = () => { log("open"); ws.send("hello"); };
+ws.onmessage = (event) => { log("message", event.data); ws.close(1000, "done for today"); };
+ws.onerror = () => log("error");
+ws.onclose = (event) => log("close", event.code, event.reason, event.wasClean);
+""", url=server.url, beside=log)
+page
+
+# %% [markdown]
+# In JupyterLab the page's column reads `readyState 0`, `open`, `message hello`,
+# `close 1000 done for today true`: the events of the Python client, in the same order.
+# (Where no browser shows the notebook, as when the course's tests run it, the column
+# stays empty.) In the kernel, `page.events` holds the page's lines once it has run; try
+# it in a cell of your own.
+#
+# That code runs in *your browser*, not in the kernel: `url` must be an address the
+# browser can reach. With `make lab` the browser, Jupyter and the kernel are one
+# computer, so 127.0.0.1 is right. On a remote JupyterHub, 127.0.0.1 is your own
+# laptop; the widget then says it could not connect. And the page is a stranger to the
+# server: its origin, JupyterLab's (`http://127.0.0.1:8888`, say), is not the server's.
+# A `websockets` server lets any origin in by default (`origins=[...]` restricts it);
+# socket.io's refuses other pages (notebook 02).
 
 # %% [markdown]
 # ## Text and binary
@@ -379,10 +416,13 @@ for event in seen:
 #
 # A connection also fails when this side refuses what it received: a browser, text that
 # is not valid UTF-8; `WebSocket` here, a message larger than its `max_size` (1 MiB by
-# default). The echo server sends back more than this client accepts:
+# default). An echo server sends back more than this client accepts (chatkit's
+# `websocket.echo`, which ends quietly when the client fails the connection; our
+# three-line one would log a traceback, and it would land in an earlier cell's output):
 
 # %%
-print(*await story(WebSocket(server.url, max_size=10), "more than ten bytes"), sep="\n")
+strict_echo = await running.serve_websockets(websocket.echo, name="echo-to-a-small-client")
+print(*await story(WebSocket(strict_echo.url, max_size=10), "more than ten bytes"), sep="\n")
 
 # %% [markdown]
 # The rule, the same in a browser (the WHATWG standard) and here: `error` comes only when

@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 02 · Talk in events: socket.io `emit` and `on` with python-socketio
 #
-# **About 75 minutes: 45 teaching, 30 exercises.**
+# **About 80 minutes: 50 teaching, 30 exercises.**
 #
 # **What you will build.** Your chat from notebook 01, on socket.io: a name given at
 # connect, `say` answered with the message's id, `said` sent to everyone.
@@ -21,7 +21,8 @@
 # **What you will learn.** Named events and their answers (acks); the names socket.io
 # keeps for itself; broadcasting; Python's handlers keyed by `sid` against Node's
 # per-socket closures; long-polling and the upgrade to WebSocket; why a socket.io 2 client cannot
-# connect. Each step has its JavaScript twin.
+# connect; which web pages a server lets in (origins). Each step has its JavaScript twin,
+# and this page runs the article's `io(url)`, `emit` and `on` itself.
 #
 # **What you need.** Notebook 01 and `async`/`await`. Everything runs on 127.0.0.1.
 
@@ -61,13 +62,15 @@ import socketio
 from aiohttp import web
 
 from chatkit import exercises, running
+from chatkit.pagecode import PageCode, from_this_computer
 from chatkit.sio import check_event_name, stop_server
 from chatkit.tasks import leftover_tasks
 
 stopped = await running.stop_all()  # if this notebook ran before in this kernel, start clean
 
 # %%
-sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=1, ping_timeout=1)
+sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=1, ping_timeout=1,
+                           cors_allowed_origins=from_this_computer)  # see "origins" below
 app = web.Application()
 sio.attach(app)
 server = await running.serve_aiohttp(app, name="nb02",
@@ -447,6 +450,63 @@ finally:
 # socket.io 2); a Node server can let old clients in with `allowEIO3: true`,
 # python-socketio cannot. Use socket.io-client 4 (or 3). The `200` is a handshake: a
 # session id, the upgrade on offer, the pings.
+#
+# ## The same from this page: `io(url)`, `emit` and `on`
+#
+# ### Origins: which pages may connect
+#
+# A browser sends, with each request a page makes, that page's **origin**: scheme, host
+# and port, such as `http://127.0.0.1:8888` for JupyterLab. A python-socketio server
+# lets in only its own pages by default (same origin), and JupyterLab is not ours. Our
+# server says which pages it accepts with `cors_allowed_origins=from_this_computer`, a
+# function that python-socketio calls with each origin: pages served by this computer
+# (127.0.0.1, `localhost`), not websites. `"*"` would let every page in, so any site you
+# visit could talk to your server as you: 127.0.0.1 is out of the network's reach, not
+# of your browser's. (Only browsers send an honest origin; a Python client sends none.)
+#
+# **Predict:** which of these three pages will the server accept?
+
+# %%
+engineio_log.disabled = True  # again: a refused origin is logged too
+try:
+    async with aiohttp.ClientSession() as http:
+        for origin in ("http://127.0.0.1:8888", "http://localhost:8888", "https://example.org"):
+            url = f"{server.url}/socket.io/?EIO=4&transport=polling"
+            async with http.get(url, headers={"Origin": origin}) as response:
+                refusal = "" if response.ok else await response.text()
+                print(f"{origin:22} ->", response.status, refusal)
+finally:
+    engineio_log.disabled = False
+
+# %% [markdown]
+# The two pages of this computer get the handshake; the website gets `400`.
+#
+# ### The page's own socket.io client
+#
+# `PageCode` (notebook 01) runs JavaScript in this page; `io` is the official socket.io
+# client (chatkit's pinned copy, sent by the kernel: no internet needed). The page asks
+# what alice asked, and announces, which reaches everyone:
+
+# %%
+alice_got = [f"ack {await alice.call('upper', 'from the page', timeout=5)}",
+             f"whoami {await alice.call('whoami', timeout=5)}"]
+page = PageCode("""
+const socket = io(url, { auth: { name: "page" } });
+socket.on("connect", () => log("connect", socket.id));
+socket.on("news", (text) => log("news", text));
+log("ack", await socket.emitWithAck("upper", "from the page"));
+log("whoami", await socket.emitWithAck("whoami"));
+socket.emit("announce", "hello from the page");
+""", url=server.url, beside=alice_got)
+page
+
+# %% [markdown]
+# In JupyterLab the page logs `connect` with its sid, `ack FROM THE PAGE`,
+# `whoami page` and `news page to all: hello from the page`; alice's inbox has that news
+# too. (No browser, as in the course's tests: the column stays empty.) The page starts
+# on long-polling and upgrades, as `default` did above. If it cannot connect, the widget
+# says so: the address must be one *your browser* can reach (not so on a remote
+# JupyterHub), and the server must accept the page's origin.
 #
 # ## Exercise 1 (warm-up): a calculator and a megaphone
 #

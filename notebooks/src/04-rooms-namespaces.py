@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 04 · Split the conversation: namespaces, rooms, and who hears what
 #
-# **About 55 minutes: 25 teaching, 30 exercises.**
+# **About 60 minutes: 30 teaching, 30 exercises.**
 #
 # **What you will build.** Your chat from notebook 02 grows rooms and a whisper: `join` a
 # room, `say` something that only that room hears, `whisper` to one person by name.
@@ -26,7 +26,8 @@
 # - rooms: join, leave, emit to one room or several, to all but the sender; the private
 #   room every client has;
 # - what the server sees and a client does not, and why the chat protocol has `presence`;
-# - the same lines in JavaScript (socket.io 4), server and browser.
+# - the same lines in JavaScript (socket.io 4), server and browser; and this page joining
+#   a room itself.
 #
 # **What you need.** Notebook 02: `emit`, `on`, acks, `to=`, `skip_sid=`, and your chat
 # (a cell below rebuilds it). Everything runs on this machine, on 127.0.0.1.
@@ -36,6 +37,7 @@ import socketio
 
 from chatkit import exercises, running
 from chatkit.client import ChatError, connect
+from chatkit.pagecode import PageCode, from_this_computer
 from chatkit.roommap import RoomMap, snapshot
 from chatkit.server import ChatServer
 from chatkit.sio import serve, settle
@@ -566,7 +568,8 @@ await exercises.check_rooms_and_whispers(my_chat)
 # gives a `ChatClient` that keeps every event it gets (`rooms=[...]` joins at once).
 
 # %%
-chat = ChatServer(ping_interval=1, ping_timeout=1)
+chat = ChatServer(ping_interval=1, ping_timeout=1,
+                  cors_allowed_origins=from_this_computer)  # this page too (the end)
 await chat.start(name="nb04-chat")
 ada = await connect(chat.url, "ada", rooms=["lobby"])
 print("ada says, and gets id", await ada.say("lobby", "hello, lobby"))
@@ -589,6 +592,32 @@ for attempt in [bob.join("lobby!"), bob.say("lobby", "x" * 2001), bob.say("games
 await bob.disconnect()
 await running.wait_for(lambda: str(ada.events[-1]) == "[lobby] here: ada", timeout=5)
 print(*ada.events, sep="\n")
+
+# %% [markdown]
+# ## This page joins the lobby
+#
+# The same protocol from JavaScript, run by this page (`PageCode`, notebook 01; `io` is
+# the official client). The namespace is part of the URL, as in the table above. The
+# server accepts the page because it was made with
+# `cors_allowed_origins=from_this_computer` (notebook 02: pages of this computer only).
+
+# %%
+page = PageCode("""
+const socket = io(url + "/chat", { auth: { name: "page" } });
+socket.on("said", (message) => log("said", `${message.name}: ${message.text}`));
+socket.on("presence", (presence) => log("presence", presence.room, presence.members));
+const joined = await socket.emitWithAck("join", { room: "lobby" });
+log("joined", joined.room, "members", joined.members);
+for (const message of joined.history) log("history", `${message.name}: ${message.text}`);
+await socket.emitWithAck("say", { room: "lobby", text: "hello from the page" });
+""", url=chat.url, beside=ada.events, title="the page, in /chat")
+page
+
+# %% [markdown]
+# In JupyterLab the page joins with ada there, gets the lobby's history (ada's "hello,
+# lobby") and says hello, which ada receives like any `said`: `ada.events[-1]` in a cell
+# of your own. (No browser, as in the course's tests: the column stays empty.) Try a
+# name that is taken, `"ada"`: the widget shows the server's refusal, in its words.
 
 # %% [markdown]
 # ## Summary
