@@ -204,7 +204,8 @@ class Guard:
                                           f"the last {self.summary_seconds:g} s; it waits "
                                           f"{self._delay(tries.failures):g} s between "
                                           f"tries now"))
-        raise Guarded(sentence, close=close, effects=note)
+        # Only a try refused for waiting may succeed later as it is: say when.
+        raise Guarded(sentence, close=close, effects=note, wait=waiting)
 
     def join_code(self, code: Any, expected: str, *, address: Hashable, link: Hashable,
                   now: float) -> None:

@@ -92,7 +92,11 @@ class Namespace(socketio.AsyncNamespace):
             await self.chat.run(refusal.effects)
             if getattr(refusal, "close", False):
                 self.chat.close_transport(link)
-            raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
+            # A refusal that passes with time says when, so that a client can try again
+            # by itself: connect_error {"message", "data": {"retry_after": seconds}}.
+            wait = getattr(refusal, "wait", 0)
+            data = ({"retry_after": max(0.1, round(wait, 1))},) if wait else ()
+            raise socketio.exceptions.ConnectionRefusedError(str(refusal), *data) from None
         except Exception:
             logger.exception("connect failed")
             raise socketio.exceptions.ConnectionRefusedError(

@@ -60,6 +60,9 @@ def from_this_computer(origin: str | None) -> bool:
     ``"http://127.0.0.1:8888"`` (JupyterLab on this computer) and ``localhost`` are;
     ``"https://example.org"`` is not, nor a page with no origin (``"null"``). A name
     that merely *resolves* to 127.0.0.1 is not either: a site cannot rebind its origin.
+    The origin names the *browser's* computer, so this means "this computer" while the
+    server listens on 127.0.0.1, as the notebooks' servers do; a server open to the
+    network would also let in a page served on another computer's own localhost.
     """
     if not isinstance(origin, str):
         return False

@@ -108,7 +108,8 @@ def _respond(path: Path, *, shareable: bool = False) -> web.Response:
 
 def add_pages(app: web.Application) -> None:
     """Serve the chat page at ``/``, the teacher's page at ``/teacher`` and their files
-    under ``/static/`` from ``app`` (GET and HEAD; anything else is 404)."""
+    under ``/static/`` from ``app`` (GET and HEAD; aiohttp answers 405 to other methods,
+    and an unknown file is 404)."""
     files = _files()
 
     async def page(request: web.Request) -> web.Response:

@@ -27,6 +27,8 @@ def test_three_wrong_tries_are_free_then_the_wait_doubles_up_to_the_cap():
     during = wrong(guard, 0.5, right=True)
     assert str(during) == ("Too many wrong tries of the join code from your address: wait "
                            "1 s before trying again.")
+    assert during.wait == 0.5  # the same try may pass then: the client is told when
+    assert wrong(guard, 1.0).wait == 0  # a wrong code stays wrong: no "try again then"
     waits, now = [], 1.0
     for _ in range(8):
         wrong(guard, now)

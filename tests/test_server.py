@@ -5,6 +5,7 @@ docs/protocol.md says, independently of chatkit.client.
 """
 
 import asyncio
+import json
 import logging
 
 import aiohttp
@@ -1103,7 +1104,10 @@ async def test_wrong_codes_on_one_websocket_are_slowed_then_the_connection_close
     assert answers[0] == '44/chat,{"message":"Wrong join code: check it with your teacher."}'
     assert "Wait 1 s before the next try" in answers[2]
     assert "Too many wrong tries of the join code from your address" in answers[3]
-    assert answers[4].endswith('This connection is closed after 5 wrong tries."}')
+    last = json.loads(answers[4].removeprefix("44/chat,"))
+    assert last["message"].endswith("This connection is closed after 5 wrong tries.")
+    assert last["data"]["retry_after"] > 0  # the wait passes; a try then may succeed
+    assert '"data"' not in answers[0]  # a wrong code stays wrong: no retry_after
     # The right code is refused too while the address waits: guessing faster gains nothing.
     assert "Too many wrong tries of the join code" in waiting
     lines = [r.getMessage() for r in caplog.records if "join code" in r.getMessage()]
@@ -1138,6 +1142,7 @@ async def test_connects_per_address_are_limited_when_asked(raw_peers):
         await cy.connect(server.url, {"name": "cy"})
     assert cy.refusals[0]["message"].startswith("Too many connections from your address: "
                                                 "wait")
+    assert 0 < cy.refusals[0]["data"]["retry_after"] <= 10  # when a try may succeed
     await server.stop()
 
 

@@ -39,6 +39,12 @@
 
   // ---- what is kept across reloads (sessionStorage: this tab only) ------------------
 
+  // A map keyed by room names, which students choose: a plain {} would take "__proto__"
+  // or "constructor" for properties every object inherits, so these have no prototype.
+  function roomMap(from = {}) {
+    return Object.assign(Object.create(null), from);
+  }
+
   function freshState(name, code) {
     return {
       name, code,          // what the student typed (the welcome's name replaces it)
@@ -46,19 +52,23 @@
       session: null,       // the welcome's secret: takes the name back on reconnect
       history: null,       // the welcome's history: which sequence our ids belong to
       offset: 0,           // the newest message id seen, in any room
-      lastId: {},          // room -> the newest message id seen there
+      lastId: roomMap(),   // room -> the newest message id seen there
       rooms: [],           // the rooms joined and not left
       shown: null,         // the room on screen
-      unread: {},          // room -> messages not seen yet
-      members: {},         // room -> names
-      log: {},             // room -> rows shown: {kind, id, name, text, ts}
+      unread: roomMap(),   // room -> messages not seen yet
+      members: roomMap(),  // room -> names
+      log: roomMap(),      // room -> rows shown: {kind, id, name, text, ts}
       outbox: [],          // says not acknowledged yet: {room, text, client_id, sends}
     };
   }
 
   function load() {
     try {
-      return JSON.parse(sessionStorage.getItem(STORE_KEY));
+      const saved = JSON.parse(sessionStorage.getItem(STORE_KEY));
+      if (saved) {
+        for (const key of ["lastId", "unread", "members", "log"]) saved[key] = roomMap(saved[key]);
+      }
+      return saved;
     } catch {
       return null;  // storage refused (private mode) or unreadable: start afresh
     }
@@ -78,6 +88,7 @@
 
   // Not kept: what belongs to this page's connection only.
   let socket = null;
+  let retryTimer = null;  // a try again after a refusal that passes with time
   let welcomed = false;      // the current connection got its welcome
   let lost = false;          // a connection was lost, and none is back yet
   let connection = 0;        // counts connections: each outbox entry is sent once per connection
@@ -282,11 +293,12 @@
     const firstTime = !state.joined;
     state.joined = true;
     state.name = welcome.name;
+    ui.name.value = welcome.name;  // as the server wrote it (NFKC): joining again is "the same name"
     state.session = welcome.session;
     if (welcome.history !== state.history) {
       // Another history (a server restarted without --db): its ids started again, so
       // every id we remember means nothing there; the replay that follows is all new.
-      state.lastId = {};
+      state.lastId = roomMap();
       state.offset = 0;
       state.history = welcome.history;
     }
@@ -374,7 +386,18 @@
                      : `Cannot reach the chat server ${why}`);
       return;
     }
-    // A refusal, in the server's words: final, since retrying would not change it.
+    // A refusal that passes with time ("Too many connections from your address: wait
+    // 0.2 s…", a wrong-code wait caused by a classmate behind the same router): the
+    // server says when in data.retry_after. Try again then, by ourselves.
+    const later = isObject(error.data) ? Number(error.data.retry_after) : NaN;
+    if (later > 0) {
+      alertText(error.message);
+      setStatus(`Not connected yet: trying again in ${Math.ceil(later)} s…`);
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => socket.connect(), (later + Math.random()) * 1000);
+      return;
+    }
+    // Any other refusal, in the server's words: final, since retrying would not change it.
     lost = false;
     stopCountdown();
     alertText(error.message || "The server refused the connection.");
@@ -523,7 +546,10 @@
     if (sentOn.get(entry.client_id) === connection) return;  // once per connection
     const row = () => ui.outbox.querySelector(`[data-client-id="${entry.client_id}"]`);
     if (entry.sends >= MAX_SENDS) {
-      return refused(entry, `Not sent: sent ${MAX_SENDS} times without an answer; given up.`, row());
+      // The server may have kept it without our hearing so: say so, and do not put the
+      // text back (sending it again would make a new message, a copy).
+      return refused(entry, `Maybe not sent: no answer after ${MAX_SENDS} tries. If it does ` +
+                     "not show up in the conversation, send it again.", row(), { refill: false });
     }
     entry.sends += 1;
     sentOn.set(entry.client_id, connection);
@@ -552,12 +578,12 @@
     });
   }
 
-  function refused(entry, why, shown) {
+  function refused(entry, why, shown, { refill = true } = {}) {
     state.outbox = state.outbox.filter((waiting) => waiting.client_id !== entry.client_id);
     if (shown) shown.remove();
     addRow(entry.room, { kind: "refused", name: state.name, text: entry.text, why });
     alertText(why);
-    if (!ui.text.value && entry.room === state.shown) ui.text.value = entry.text;  // to fix and send again
+    if (refill && !ui.text.value && entry.room === state.shown) ui.text.value = entry.text;  // to fix and send again
     save();
   }
 
@@ -625,6 +651,7 @@
   ui.tryNow.addEventListener("click", tryNow);
 
   ui.quit.addEventListener("click", () => {
+    clearTimeout(retryTimer);
     if (socket) socket.disconnect();
     welcomed = false;
     lost = false;

@@ -37,7 +37,9 @@ const ui = {
 };
 
 let socket = null;                     // the connection to /teacher, once a token was typed
-let view = { rooms: {}, people: [] };  // what the server told us last
+// Rooms by name, which students choose: no prototype, so "__proto__" is a room like any.
+const roomMap = (from = {}) => Object.assign(Object.create(null), from);
+let view = { rooms: roomMap(), people: [] };  // what the server told us last
 let shown = "";                        // the view as last drawn, to redraw only on a change
 let refreshTimer = null;
 let refreshSoonTimer = null;
@@ -212,7 +214,7 @@ async function refresh() {
   }
   ui.roomsProblem.textContent = "";
   view = {
-    rooms: answer.rooms && typeof answer.rooms === "object" ? answer.rooms : {},
+    rooms: roomMap(answer.rooms && typeof answer.rooms === "object" ? answer.rooms : {}),
     people: Array.isArray(answer.people) ? answer.people.map(String) : [],
   };
   draw();

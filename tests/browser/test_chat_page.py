@@ -511,6 +511,57 @@ def test_a_page_turned_away_at_the_door_says_why_and_gets_in_once_it_may(page, l
     watched.check()
 
 
+def test_rooms_named_like_javascripts_own_properties_are_rooms_like_any(page, loop, served):
+    """Room names are the students' own: "__proto__" and "constructor" once broke the
+    page's plain-object maps (lost rows, no duplicate check, a page that would not
+    connect after a reload). Counted, shown and kept across a reload like any room."""
+    uma = loop.run(ChatClient("uma", code=CODE, rooms=["__proto__", "constructor"])
+                   .connect(served.url))
+    watched = open_chat(page, served.url)
+    join(page, "vic")
+    joined(page, "vic")
+    for room in ("__proto__", "constructor"):
+        page.get_by_label("Join a room").fill(room)
+        page.get_by_label("Join a room").press("Enter")
+        expect(page.locator("#room-title")).to_have_text(room, timeout=WAIT)
+    expect(page.locator("#member-list li")).to_have_text(["uma", "vic"], timeout=WAIT)
+    loop.run(uma.say("__proto__", "first"))
+    loop.run(uma.say("__proto__", "second"))
+    proto = page.locator(".room", has_text="__proto__")
+    expect(proto.locator(".unread")).to_have_text("2", timeout=WAIT)
+    proto.click()
+    wait_until_said(page, "uma", 2)
+    page.reload()  # back from sessionStorage, still in __proto__
+    expect(page.locator("#status")).to_have_text("Connected as vic.", timeout=WAIT)
+    expect(page.locator("#room-title")).to_have_text("__proto__", timeout=WAIT)
+    loop.run(uma.say("__proto__", "third"))
+    wait_until_said(page, "uma", 3)
+    assert said(page, "uma") == ["first", "second", "third"]
+    loop.run(uma.disconnect())
+    watched.check()
+
+
+def test_a_refusal_that_passes_with_time_is_tried_again_by_the_page(page, loop):
+    """"Too many connections from your address: wait …" comes with data.retry_after
+    (a class behind one router after a restart): the page shows it, waits, tries again
+    by itself and is in, with no click."""
+    from chatkit.guard import Guard
+    from chatkit.server import ChatServer
+
+    server = ChatServer(guard=Guard(connects_per_second=0.5, connect_burst=1))
+    url = loop.run(server.start(name="chat-page-retry")).url
+    first = loop.run(ChatClient("ada").connect(url))
+    watched = open_chat(page, url, code=None)
+    join(page, "cy")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Too many connections from your address: wait", timeout=WAIT)
+    expect(page.locator("#status")).to_contain_text("trying again in", timeout=WAIT)
+    joined(page, "cy")
+    loop.run(first.disconnect())
+    loop.run(server.stop())
+    watched.check()
+
+
 def test_on_a_phone_sized_screen_everything_fits_and_the_send_box_shows(browser, loop, served):
     """At 390x844 (a phone) after a short conversation in two rooms: nothing is wider
     than the screen (a 400-letter word and a 32-letter name included), the send box and
