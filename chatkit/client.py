@@ -1,10 +1,11 @@
-"""ChatClient and TeacherClient: the chat's two clients, safe in a notebook.
+"""ChatClient (and, from :mod:`chatkit.teacher`, TeacherClient): the chat's clients.
 
 Introduced in notebook 03, where :class:`ChatClient`'s connection breaks on purpose and
 comes back with every message exactly once; notebook 04 watches its rooms, notebook 05's
 chat panel drives one, and notebook 06 seats a class of them and gives the teacher a
-:class:`TeacherClient`. Both stand on :class:`chatkit.peer.Peer` and speak the protocol
-of docs/protocol.md (:mod:`chatkit.protocol`), so they work with
+:class:`TeacherClient` (:mod:`chatkit.teacher`). Both stand on
+:class:`chatkit.peer.Peer` and speak the protocol of docs/protocol.md
+(:mod:`chatkit.protocol`), so they work with
 :class:`chatkit.server.ChatServer` or any server that follows it::
 
     ada = await connect(url, "ada", rooms=["lobby"])
@@ -16,8 +17,9 @@ of docs/protocol.md (:mod:`chatkit.protocol`), so they work with
 
 A :class:`ChatClient` reconnects by itself for as long as it lives (:mod:`chatkit.retry`),
 so a class whose server restarts comes back, but never after a refusal or a kick (a wrong
-code will not become right by retrying); it resumes with nothing lost and nothing twice
-(:mod:`chatkit.resume`). Every payload the server sends is checked once and becomes a
+code will not become right by retrying), except a refusal that says when to try again
+("too many connections from your address"); it resumes with nothing lost and nothing
+twice (:mod:`chatkit.resume`). Every payload the server sends is checked once and becomes a
 :class:`~chatkit.protocol.Message`, ``Presence``, ``Notice`` or ``Welcome``; one that
 breaks the protocol is logged and ignored. Handlers never print (output from a
 background task lands in the wrong cell): received events are kept in
@@ -47,9 +49,10 @@ from chatkit.peer import (
     StatusChange,
     parse,
 )
-from chatkit.protocol import ChatError, ConnectionRefused, Message, Notice, Welcome
+from chatkit.protocol import ChatError, ConnectionRefused, Message, Welcome
 from chatkit.resume import Outbox, Seen
 from chatkit.retry import Reconnector, Retry
+from chatkit.teacher import TeacherClient  # here too: notebook 06 imports both from here
 
 __all__ = ["CannotConnect", "ChatClient", "ChatError", "ConnectionRefused", "Event",
            "NoAnswer", "Retry", "Status", "StatusChange", "TeacherClient", "connect"]
@@ -75,7 +78,8 @@ class ChatClient(Peer):
         request_timeout: for the server's answer to join and leave (default 5).
         say_timeout: for the server's answer to say, reconnections included (default 15).
 
-    Reconnection, after a lost connection (not after a refusal, a kick or a takeover):
+    Reconnection, after a lost connection (not after a kick, a takeover or a refusal, but
+    for one that says when to try again):
         reconnect: whether to try at all (default True).
         retry: a :class:`~chatkit.retry.Retry`; by default the first wait is up to 0.5 s,
             doubling up to 30 s, less up to half at random, forever.
@@ -332,9 +336,11 @@ class ChatClient(Peer):
         try:
             await self._open()
         except ConnectionRefused as refusal:
+            await self.sio.disconnect()
+            if refusal.retry_after is not None:  # it passes with time: try again later
+                raise CannotConnect(f"refused for now: {refusal}") from None
             self._set_status(Status.REFUSED, str(refusal))
             self._outbox.fail(f"the server refused to reconnect: {refusal}")
-            await self.sio.disconnect()
             return True
         except (ConnectionError, TimeoutError, ValueError):
             await self.sio.disconnect()  # closes what the failed try left open
@@ -411,67 +417,3 @@ async def connect(url: str, name: str, **options: Any) -> ChatClient:
     Note: this function is a coroutine.
     """
     return await ChatClient(name, **options).connect(url)
-
-
-class TeacherClient(Peer):
-    """The teacher's tools: a client of the ``/teacher`` namespace (notebook 06).
-
-    Each method is a coroutine that returns the server's answer, or raises
-    :class:`~chatkit.protocol.ChatError` with the server's sentence if it refuses
-    (:class:`~chatkit.peer.NoAnswer`, a ChatError too, without an answer in time). It
-    does not reconnect: after a lost connection, connect again.
-    """
-
-    namespace = protocol.TEACHER
-
-    @classmethod
-    async def connect(cls, url: str, token: str, *, timeout: float = 5.0,
-                      name: str = "teacher") -> TeacherClient:
-        """Connect with the teacher token; raise ``ChatError`` if the server refuses it.
-
-        ``timeout`` is for the connection and for each request. ``name`` is the one
-        :mod:`chatkit.running` knows it by (``teacher:<name>``), so that
-        ``running.stop_all()`` disconnects it. Note: this method is a coroutine.
-        """
-        teacher = cls(name, connect_timeout=timeout, request_timeout=timeout)
-        teacher.sio.on("disconnect", teacher._on_disconnect, namespace=cls.namespace)
-        await running.track(f"teacher:{name}", teacher.disconnect)
-        teacher._set_status(Status.CONNECTING)
-        try:
-            await teacher._connect_once(url, protocol.teacher_auth(token))
-        except ChatError as problem:
-            refused = isinstance(problem, ConnectionRefused)
-            teacher._set_status(Status.REFUSED if refused else Status.DISCONNECTED, str(problem))
-            await teacher.sio.disconnect()  # closes the HTTP session a failed try leaves open
-            raise
-        teacher._set_status(Status.CONNECTED)
-        return teacher
-
-    async def rooms(self) -> dict[str, list[str]]:
-        """Every room and who is in it."""
-        return (await self._call(protocol.ROOMS, {}))["rooms"]
-
-    async def kick(self, name: str) -> None:
-        """Disconnect ``name``; the name cannot come back for the kick period."""
-        await self._call(protocol.KICK, {"name": name})
-
-    async def mute(self, name: str, seconds: float) -> None:
-        """Refuse ``name``'s messages for ``seconds``."""
-        await self._call(protocol.MUTE, {"name": name, "seconds": seconds})
-
-    async def announce(self, text: str, room: str | None = None) -> None:
-        """A ``notice`` to ``room``, or to everyone."""
-        await self._call(protocol.ANNOUNCE, Notice(text, room).to_dict())
-
-    async def disconnect(self) -> None:
-        """Leave; safe to call more than once. Note: this method is a coroutine."""
-        await self.sio.shutdown()
-        if self.status is not Status.REFUSED:
-            self._set_status(Status.DISCONNECTED, "client disconnect")
-
-    def _on_disconnect(self, reason: str | None = None) -> None:
-        if self.status is Status.CONNECTED:
-            self._set_status(Status.DISCONNECTED, f"connection lost ({reason})")
-
-    def __repr__(self) -> str:
-        return f"<TeacherClient {self.name!r} to {self.url}: {self._status}>"

@@ -112,6 +112,7 @@ class Peer:
         self._status = StatusChange(Status.DISCONNECTED, "not connected yet")
         self._status_watchers: list[Callable[[StatusChange], Any]] = []
         self._refusal: str | None = None
+        self._retry_after: float | None = None  # the refusal's data.retry_after, if any
         self.sio.on("connect_error", self._on_connect_error, namespace=self.namespace)
 
     @property
@@ -156,19 +157,22 @@ class Peer:
         failure, ``sio.disconnect()`` closes what the try left open.
         """
         self.url = url
-        self._refusal = None
+        self._refusal = self._retry_after = None
         try:
             await self.sio.connect(url, auth=auth, namespaces=[self.namespace],
                                    transports=list(self.transports),
                                    wait_timeout=self.connect_timeout)
         except socketio.exceptions.ConnectionError as exc:
             if self._refusal is not None:
-                raise ConnectionRefused(self._refusal) from None
+                raise ConnectionRefused(self._refusal, retry_after=self._retry_after) from None
             raise CannotConnect(f"cannot connect to {url}: {exc}") from None
 
     def _on_connect_error(self, data: Any = None) -> None:
         # Not a refusal (None) must not hide a refusal already heard on this try.
         self._refusal = protocol.refusal_reason(data) or self._refusal
+        later = data.get("data") if isinstance(data, dict) else None
+        if isinstance(later, dict) and isinstance(later.get("retry_after"), int | float):
+            self._retry_after = float(later["retry_after"])
 
     async def disconnect(self) -> None:
         """Close the connection; safe to call more than once. Note: a coroutine."""

@@ -92,7 +92,16 @@ class ChatError(Exception):
 
 
 class ConnectionRefused(ChatError):
-    """The server refused the connection (wrong join code, name taken...)."""
+    """The server refused the connection (wrong join code, name taken...).
+
+    ``retry_after`` is the seconds after which the same try may succeed, when the server
+    said so (``connect_error`` ``data.retry_after``: too many connections from one
+    address, a wait after wrong codes); None for a refusal that time does not change.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,29 @@ async def test_status_changes_reach_observers(server):
     assert [event.type for event in received] == [protocol.WELCOME, protocol.WELCOME]
 
 
+async def test_a_refusal_that_says_when_is_tried_again_after_a_loss():
+    """Issue 14: behind one address (JupyterHub), "too many connections from your
+    address" after a restart left panels refused for good. It carries retry_after now,
+    and a reconnecting ChatClient keeps trying; a first connect still raises it."""
+    from chatkit.guard import Guard
+    server = ChatServer(guard=Guard(connects_per_second=1, connect_burst=2))
+    await server.start(name="chat-test")
+    seen = []
+    ada = await ChatClient("ada", on_status=seen.append, **FAST).connect(server.url)
+    await ChatClient("bob", **FAST).connect(server.url)  # takes the last connect
+    await ada.drop_connection()  # the bucket is empty: her first tries are refused
+    await until(lambda: ada.status is Status.RECONNECTING, "ada reconnecting")
+    await until(lambda: ada.connected, "ada back")
+    tries = [str(change) for change in seen if change.status is Status.RECONNECTING]
+    assert any("try 2" in text for text in tries), tries  # try 1 was refused, for now
+    assert any("refused 1 connections from 127.0.0.1" in line for line in server.log)
+    with pytest.raises(protocol.ConnectionRefused, match="Too many connections") as first:
+        await ChatClient("cy").connect(server.url)
+    assert 0 < first.value.retry_after <= 1
+    await running.stop_all()
+    await server.stop()
+
+
 async def test_a_failing_observer_is_logged_not_raised(server, caplog):
     """An exception in an observer does not break the client."""
     def broken(value):
