@@ -957,20 +957,27 @@ class RecordingServer(ChatServer):
         await super().run(effects)
 
 
+async def bob_was_in_big(tmp_path, *, messages: int):
+    """A --db file where room big holds ``messages`` messages (m0, m1...) and bob, who
+    was in it, has the session "bob-secret": his resume replays them."""
+    from chatkit.store import SQLiteStore
+    path = tmp_path / "chat.db"
+    store = SQLiteStore(path)
+    for n in range(messages):
+        await store.add("big", "bob", f"m{n}", ts=1.0)
+    await store.set_session("bob", "bob-secret")
+    await store.set_memberships("bob", ["big"])
+    await store.close()
+    return path
+
+
 async def test_a_big_resume_is_capped_and_lets_another_users_say_through(raw_peers,
                                                                          tmp_path):
     """Issue 14: a resume of 50,000 messages in a --db replayed them all under the order
     lock, and another user's say waited for the whole replay (7.6 ms became 9.5 s). Now it
     is capped (a notice says so) and sent in chunks: a say sent during it is handled, and
     acked, before the replay ends."""
-    from chatkit.store import SQLiteStore
-    path = tmp_path / "chat.db"
-    store = SQLiteStore(path)
-    for n in range(5000):
-        await store.add("big", "bob", f"m{n}", ts=1.0)
-    await store.set_session("bob", "bob-secret")
-    await store.set_memberships("bob", ["big"])
-    await store.close()
+    path = await bob_was_in_big(tmp_path, messages=5000)
     server = RecordingServer(db=path, limits=Limits(replay=3000))
     await server.start(name="chat-test")
     ada = await connected(raw_peers, server, "ada", "small")
@@ -1008,14 +1015,7 @@ async def test_a_message_said_in_the_room_during_its_replay_comes_once_after_it(
     """Issue 14: the replay lets go of the order lock between chunks, so someone may say
     something in the very room being replayed. The resuming client still gets every
     message once, in id order: the live one after the last replayed one, not in between."""
-    from chatkit.store import SQLiteStore
-    path = tmp_path / "chat.db"
-    store = SQLiteStore(path)
-    for n in range(1000):
-        await store.add("big", "bob", f"m{n}", ts=1.0)
-    await store.set_session("bob", "bob-secret")
-    await store.set_memberships("bob", ["big"])
-    await store.close()
+    path = await bob_was_in_big(tmp_path, messages=1000)
     server = RecordingServer(db=path, limits=Limits(replay=1000))
     await server.start(name="chat-test")
     cy = await connected(raw_peers, server, "cy", "big")
