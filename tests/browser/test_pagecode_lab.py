@@ -109,8 +109,14 @@ def run_all_but_the_last_cell(page, lab, notebook: str, *, timeout_ms: int = 120
                                "return seen.kernel === 'idle' && seen.waiting.length === 0; }",
                                timeout=timeout_ms)
     except PlaywrightTimeoutError:
+        # Seen under load (CI, 1 run in 3): one cell unrun, kernel idle. Say what the
+        # cells before it printed, so that the next run shows which one failed and why.
+        outputs = page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.content
+            .model.cells].flatMap((cell) => cell.type === "code" ? cell.outputs.toJSON() : [])
+            .filter((out) => out.output_type === "error" || out.name === "stderr")
+            .map((out) => out.output_type === "error" ? `${out.ename}: ${out.evalue}` : out.text)""")
         pytest.fail(f"{notebook} did not run within {timeout_ms / 1000} s: "
-                    f"{page.evaluate(progress)}")
+                    f"{page.evaluate(progress)}; errors and stderr: {outputs}")
     failures = page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.content.model.cells]
         .flatMap((cell) => cell.type === "code" ? cell.outputs.toJSON() : [])
         .filter((out) => out.output_type === "error" || out.name === "stderr")""")
