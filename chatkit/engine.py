@@ -13,6 +13,8 @@ them (tests/test_engine.py pins each one):
   follows the CONNECT packet on the wire, without polling;
 * **no permessage-deflate**: it halved fan-out throughput, and python-engineio has no
   option for it;
+* **a room broadcast is written once per recipient**, with no task each, to
+  connections that can take it now (:mod:`chatkit.broadcast`): the managers below;
 * **packets that cannot be read** (cut or malformed JSON, nesting too deep, numbers too
   long, an event without a name, bad binary placeholders, too many attachments) are
   answered (an error ack, or ``connect_error``) where the packet says how, else ignored
@@ -58,6 +60,7 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 from socketio import packet as sio_packet
 
 from chatkit import protocol
+from chatkit.broadcast import DirectWriter, FastBroadcast, WatchedQueue
 
 __all__ = ["ChatManager", "ChatPacket", "ChatRedisManager", "SocketIOServer", "Unreadable"]
 
@@ -89,12 +92,14 @@ class _AfterConnect:
         return sid
 
 
-class ChatManager(_AfterConnect, socketio.AsyncManager):
-    """python-socketio's client manager of one process, with the after-connect hook."""
+class ChatManager(_AfterConnect, FastBroadcast):
+    """python-socketio's client manager of one process, with the after-connect hook
+    and the fast broadcast (:mod:`chatkit.broadcast`)."""
 
 
-class ChatRedisManager(_AfterConnect, socketio.AsyncRedisManager):
-    """python-socketio's Redis client manager (several processes), with the hook."""
+class ChatRedisManager(_AfterConnect, socketio.AsyncRedisManager, FastBroadcast):
+    """python-socketio's Redis client manager (several processes), with the hook; what
+    comes from Redis is delivered here by the fast broadcast."""
 
 
 class Unreadable(ValueError):
@@ -205,12 +210,15 @@ class _UncompressedWebSocket(engineio_aiohttp.WebSocket):
         await self._sock.prepare(request)
         self.environ = environ
         self.server.websockets.add(self._sock)
+        sid = getattr(self._session(), "sid", None)
+        self.server.direct[sid] = DirectWriter(request, self._sock)
         try:
             await self.handler(self)
         except Exception as error:
             await self._end_undecodable_session(error)
         finally:
             self.server.websockets.discard(self._sock)
+            self.server.direct.pop(sid, None)
         return self._sock
 
     def _session(self) -> Any:
@@ -246,10 +254,14 @@ class _EngineIOServer(engineio.AsyncServer):
         # The driver table is shared by every server: copy it before changing it.
         self._async = {**self._async, "websocket": _UncompressedWebSocket}
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.direct: dict[str, DirectWriter] = {}  # for the fast broadcast
         self._origins_logged: dict[str, float] = {}
         #: Called with the address of each new connection (no ``sid`` yet): it returns
         #: None to let it in, or (sentence, seconds) to answer HTTP 429 at once.
         self.door: Callable[[str | None], tuple[str, float] | None] | None = None
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> WatchedQueue:
+        return WatchedQueue(*args, **kwargs)
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
         environ = self._async["translate_request"](request)

@@ -30,6 +30,7 @@ from os import PathLike
 from aiohttp import web
 
 from chatkit import protocol, roommap, running
+from chatkit.broadcast import Coalesced
 from chatkit.chat import Chat
 from chatkit.cluster import Cluster
 from chatkit.effects import Disconnect, Effect, Emit, Enter, Exit, Note
@@ -113,6 +114,9 @@ class ChatServer:
         sio: the python-socketio ``AsyncServer``, for learners who want to look inside.
         app: the aiohttp application that serves it (``/socket.io/``), the chat page
             (``/``) and the teacher's page (``/teacher``): see :mod:`chatkit.pages`.
+        presence: how ``presence`` reaches a room (:class:`chatkit.broadcast.Coalesced`):
+            at once in a room of fewer than 50; in a bigger one at most 2,000 deliveries
+            a second of it, the latest last.
         log: the last 1,000 connection events as sentences, oldest first
             ("ada connected", "ada disconnected (transport close)"), also logged at INFO
             level on the ``chatkit.server`` logger.
@@ -160,6 +164,9 @@ class ChatServer:
         # the `said` events of its rooms in id order, and a resuming client gets each
         # message exactly once: replayed if it was said before, live if after.
         self.order = asyncio.Lock()
+        # A room's presence goes to all of it: in a big room it is coalesced, so that a
+        # class joining at once costs O(N) deliveries, not O(N²) (docs/protocol.md).
+        self.presence = Coalesced(self._send_presence)
         #: The addresses students use, best first (``serve`` sets them: with ``--host
         #: 0.0.0.0`` they are this machine's network addresses); empty means ``url``.
         self.public_urls: list[str] = []
@@ -215,12 +222,12 @@ class ChatServer:
         """Carry out what a rule decided, in order (see :mod:`chatkit.effects`)."""
         for effect in effects:
             match effect:
+                case Emit(event=protocol.PRESENCE, data=data, room=str(room), skip=skip):
+                    await self.presence(room, len(data["members"]), data, skip)
                 case Emit(event=event, data=data, to=to, room=room, skip=skip):
                     await self.sio.emit(event, data, to=to, skip_sid=skip,
                                         room=None if room is None else _sio_room(room),
                                         namespace=protocol.CHAT)
-                    if event == protocol.PRESENCE:  # the teacher's page shows rooms live
-                        await self.sio.emit(event, data, namespace=protocol.TEACHER)
                 case Enter(conn=conn, room=room) if self._here(conn):
                     await self.sio.enter_room(conn, _sio_room(room), namespace=protocol.CHAT)
                 case Exit(conn=conn, room=room) if self._here(conn):
@@ -230,6 +237,12 @@ class ChatServer:
                 case Note(line=line):
                     self.log.append(line)
                     logger.info("%s", line)
+
+    async def _send_presence(self, room: str, data: dict, skips: list[str]) -> None:
+        await self.sio.emit(protocol.PRESENCE, data, room=_sio_room(room), skip_sid=skips,
+                            namespace=protocol.CHAT)
+        # The teacher's page shows the rooms live.
+        await self.sio.emit(protocol.PRESENCE, data, namespace=protocol.TEACHER)
 
     def close_transport(self, eio_sid: str | None) -> None:
         """Close an engine.io connection once what is queued for it (a refusal) is sent."""
@@ -298,7 +311,8 @@ class ChatServer:
         if self._cleaned_up:
             return
         self._cleaned_up = True
-        leftovers = [task for task in [*server_tasks(self.sio), *self._closing]
+        leftovers = [task for task in [*server_tasks(self.sio), *self._closing,
+                                       *self.presence.cancel()]
                      if task is not asyncio.current_task()]
         for task in leftovers:
             task.cancel()

@@ -465,7 +465,8 @@ async def test_port_in_use_is_explained(launched):
 
 async def test_ready_file_says_what_the_banner_says_as_json(launched, raw_peers, tmp_path):
     """--ready-file: once serving, one JSON object with the url, code, token and pid,
-    readable by its owner only, written after the start-up text; removed at a clean stop."""
+    readable by its owner only, written after the start-up text; removed at a clean stop.
+    The command runs on uvloop, a dependency where it installs (as here, on Linux)."""
     ready = tmp_path / "ready.json"
     serve = await launched("--join-code", "blue-fox-12", "--teacher-token", "owl-7",
                            "--ready-file", str(ready))
@@ -473,7 +474,7 @@ async def test_ready_file_says_what_the_banner_says_as_json(launched, raw_peers,
     said = json.loads(ready.read_text())
     assert said == {"url": serve.url, "port": serve.port, "join_code": "blue-fox-12",
                     "teacher_token": "owl-7", "pid": serve.process.pid,
-                    "start_lines": len(serve.lines)}
+                    "start_lines": len(serve.lines), "event_loop": "uvloop"}
     assert stat.S_IMODE(ready.stat().st_mode) == 0o600
     assert [path.name for path in tmp_path.iterdir()] == ["ready.json"]  # no temp file left
     client, _ = await connect(raw_peers, said["url"], {"name": "ada", "code": said["join_code"]})

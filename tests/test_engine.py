@@ -8,9 +8,11 @@ import logging
 import aiohttp
 import pytest
 import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from chatkit import protocol, running
-from chatkit.engine import ChatManager, SocketIOServer
+from chatkit.broadcast import FastBroadcast, websocket_frame
+from chatkit.engine import ChatManager, ChatRedisManager, SocketIOServer
 from chatkit.sio import serve
 from tests.conftest import timeout
 
@@ -461,3 +463,61 @@ async def test_a_rebindable_host_is_not_the_servers_own_origin():
     assert await handshake(server.url, {"Host": local, "Origin": f"http://{local}"}) == 200
     assert await handshake(server.url, {}) == 200  # programs send no Origin
     await server.stop()
+
+
+# -- the fast broadcast (chatkit.broadcast): what it relies on -----------------------
+
+class Room(socketio.AsyncNamespace):
+    """Everyone who connects is in room "all"; ``shout`` broadcasts to it."""
+
+    async def on_connect(self, sid, environ, auth=None):
+        await self.enter_room(sid, "all")
+
+    async def on_shout(self, sid, data):
+        await self.emit("heard", data, room="all")
+        return "ok"
+
+
+async def test_a_broadcast_goes_straight_to_websockets_and_queues_for_polling(new_client):
+    """python-engineio gives each connection the queue its server's ``create_queue``
+    makes, marks a WebSocket connection ``upgraded``, and its writer task waits in
+    ``queue.get()`` when idle; aiohttp's request has ``transport`` and
+    ``protocol.writing_paused``. The fast path needs all of it: if one goes, the
+    WebSocket deliveries stop being direct and this test fails."""
+    server = make_server(Room(NS))
+    handle = await serve(server, name="engine-test")
+    heard = {"websocket": [], "polling": []}
+    clients = []
+    for transport in heard:
+        client = new_client()
+        client.on("heard", heard[transport].append, namespace=NS)
+        await client.connect(handle.url, namespaces=[NS], transports=[transport])
+        clients.append(client)
+    session = next(iter(server.eio.sockets.values()))
+    assert type(session.queue).__name__ == "WatchedQueue"
+    request_of_a_websocket = next(iter(server.eio.direct.values()))._request
+    assert isinstance(request_of_a_websocket.protocol.writing_paused, bool)
+    await running.wait_for(lambda: all(isinstance(s.queue, asyncio.Queue) and
+                                       (not s.upgraded or s.queue.idle())
+                                       for s in server.eio.sockets.values()), timeout(5))
+    assert await clients[0].call("shout", {"n": 1}, namespace=NS, timeout=timeout(5)) == "ok"
+    await running.wait_for(lambda: all(heard.values()), timeout(5))
+    assert heard == {"websocket": [{"n": 1}], "polling": [{"n": 1}]}
+    assert server.manager.delivered == {"direct": 1, "queued": 1}
+    await handle.stop()
+
+
+def test_the_redis_manager_publishes_before_the_fast_broadcast_delivers():
+    """``AsyncPubSubManager.emit`` publishes to Redis, and what comes back from Redis is
+    delivered by ``super().emit``: the fast broadcast must sit below it in the MRO."""
+    order = ChatRedisManager.__mro__
+    assert order.index(AsyncPubSubManager) < order.index(FastBroadcast) \
+        < order.index(socketio.AsyncManager)
+
+
+@pytest.mark.parametrize("size, header", [(3, b"\x81\x03"), (125, b"\x81\x7d"),
+                                          (126, b"\x81\x7e\x00\x7e"),
+                                          (70_000, b"\x81\x7f" + (70_000).to_bytes(8, "big"))])
+def test_a_frame_is_written_once_as_a_server_frames_it(size, header):
+    assert websocket_frame("x" * size) == header + b"x" * size
+    assert websocket_frame(b"\x00\x01")[:2] == b"\x82\x02"

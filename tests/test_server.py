@@ -957,6 +957,33 @@ class RecordingServer(ChatServer):
         await super().run(effects)
 
 
+def hold_after_first_chunk(server, *, until):
+    """Make each resume of ``server`` pause after its welcome and first replayed chunk
+    until ``until()`` is true: a replay is written faster than a client can answer its
+    first message, so "during the replay" needs the replay held. Its steps meanwhile
+    are empty ones, each letting go of the order lock as every step does."""
+    from chatkit.effects import Result
+    resume = server.rules.resume
+
+    def held(conn, **options):
+        async def steps():
+            replay = resume(conn, **options)
+            replayed = False
+            for _ in range(2):  # the welcome, then the first chunk
+                step = await anext(replay, None)
+                if step is None:
+                    return
+                replayed = any(getattr(effect, "to", None) == conn for effect in step.effects
+                               if getattr(effect, "event", "") == "said")
+                yield step
+            while replayed and not until():
+                yield Result()
+            async for step in replay:
+                yield step
+        return steps()
+    server.rules.resume = held
+
+
 async def bob_was_in_big(tmp_path, *, messages: int):
     """A --db file where room big holds ``messages`` messages (m0, m1...) and bob, who
     was in it, has the session "bob-secret": his resume replays them."""
@@ -979,6 +1006,9 @@ async def test_a_big_resume_is_capped_and_lets_another_users_say_through(raw_pee
     acked, before the replay ends."""
     path = await bob_was_in_big(tmp_path, messages=5000)
     server = RecordingServer(db=path, limits=Limits(replay=3000))
+    hold_after_first_chunk(server, until=lambda: any(
+        getattr(effect, "room", None) == "small" and getattr(effect, "event", "") == "said"
+        for effect in server.ran))
     await server.start(name="chat-test")
     ada = await connected(raw_peers, server, "ada", "small")
     bob = raw_peers()
@@ -1017,6 +1047,8 @@ async def test_a_message_said_in_the_room_during_its_replay_comes_once_after_it(
     message once, in id order: the live one after the last replayed one, not in between."""
     path = await bob_was_in_big(tmp_path, messages=1000)
     server = RecordingServer(db=path, limits=Limits(replay=1000))
+    hold_after_first_chunk(server, until=lambda: any(
+        getattr(effect, "data", {}).get("text") == "live" for effect in server.ran))
     await server.start(name="chat-test")
     cy = await connected(raw_peers, server, "cy", "big")
     bob = raw_peers()
@@ -1258,3 +1290,27 @@ async def test_teachers_hear_the_presence_of_every_process(two_servers, raw_peer
     await connected(raw_peers, second, "ada", "lobby")
     await tools.wait(lambda: {"room": "lobby", "members": ["ada"]} in tools.of("presence"),
                      "ada's presence from the other server")
+
+
+async def test_a_big_room_joining_at_once_hears_presence_coalesced_and_right(raw_peers):
+    """Issue 10: every join sent the whole member list to every member, so a class of N
+    joining cost N² deliveries. In a room of ``from_size`` or more, presence now goes at
+    most ``per_second`` deliveries a second (here 5 and 200: 60 members hear it at most
+    every 0.3 s), and everyone's last presence is the whole room."""
+    server = ChatServer()
+    server.presence.from_size, server.presence.per_second = 5, 200
+    await server.start(name="chat-test")
+    names = [f"s{n:02}" for n in range(60)]
+    started = asyncio.get_running_loop().time()
+    peers = await asyncio.gather(*(connected(raw_peers, server, name, "class")
+                                   for name in names))
+    took = asyncio.get_running_loop().time() - started
+    for peer in peers:
+        await peer.wait(lambda peer=peer: peer.of("presence") and
+                        peer.of("presence")[-1]["members"] == names, "the whole class")
+    await asyncio.sleep(0.4)  # past the last due time: nothing more may come
+    deliveries = sum(len(peer.of("presence")) for peer in peers)
+    windows = 1 + int(took / 0.3) + 1  # the first at once, then one per 0.3 s at most
+    assert deliveries <= sum(range(1, 5)) + 60 * windows, (deliveries, took)
+    assert all(peer.of("presence")[-1]["members"] == names for peer in peers)
+    await server.stop()

@@ -1,0 +1,252 @@
+"""A room broadcast that costs one write per recipient: chatkit's fan-out path.
+
+Introduced in notebook 06 (the classroom), where its cost per delivery is measured
+against python-socketio's own. python-socketio's ``AsyncManager.emit`` encodes a room
+broadcast once, then makes one task per recipient and waits on them all; each task
+puts the packet in that connection's engine.io queue, whose writer task wakes up
+(through ``asyncio.wait_for``, one more task and timer on Python 3.11), encodes the
+engine.io packet again and writes one WebSocket frame. Per delivery that is two or
+three tasks, a timer and two encodings: most of the server's time in a busy room.
+
+:class:`FastBroadcast` (the manager mixin under :class:`chatkit.engine.ChatManager`)
+encodes the packet once, frames it once as a WebSocket frame (:func:`websocket_frame`)
+and writes those bytes to each recipient's transport in one loop, without a task, when
+the connection can take them *now*: it is on WebSocket, its writer is idle with nothing
+queued (so nothing sent earlier is still on its way: order holds) and its transport is
+not paused by a slow reader (backpressure holds). Every other recipient (long-polling,
+upgrading, something queued, a paused transport) gets the packet in its engine.io queue,
+as before. A connection with more than ``max_queued`` packets waiting for it has stopped
+reading: it is closed, so its memory stays bounded and the others are not held up.
+
+A state that is sent whole to a whole room each time it changes (who is in the room)
+costs N deliveries per change, so N people joining cost N² deliveries: :class:`Coalesced`
+sends it at most once per ``N / per_second`` seconds in a room of ``from_size`` or more,
+always ending with the latest state.
+
+What it relies on in python-engineio 4.x and aiohttp 3.x is pinned by
+tests/test_engine.py: the server's ``create_queue`` (the queue every connection gets),
+the writer task waiting in ``queue.get()`` when idle, ``AsyncSocket.upgraded``,
+aiohttp's ``request.transport`` and ``request.protocol.writing_paused``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+__all__ = ["Coalesced", "DirectWriter", "FastBroadcast", "WatchedQueue", "websocket_frame"]
+
+logger = logging.getLogger("chatkit.engine")
+
+_TEXT, _BINARY = 0x81, 0x82  # FIN and the opcode: a whole text or binary message
+
+
+def websocket_frame(data: str | bytes) -> bytes:
+    """One unmasked, uncompressed WebSocket frame holding ``data`` (RFC 6455, 5.2), as
+    a server sends it: ``websocket_frame("4hi") == b"\\x81\\x034hi"``."""
+    payload = data.encode() if isinstance(data, str) else data
+    first = _TEXT if isinstance(data, str) else _BINARY
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", first, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", first, 126, size)
+    else:
+        header = struct.pack("!BBQ", first, 127, size)
+    return header + payload
+
+
+class WatchedQueue(asyncio.Queue):
+    """An engine.io connection's packet queue that knows whether its reader (the
+    WebSocket writer task, or a long-polling GET) is waiting in :meth:`get` right now:
+    then, with the queue empty, nothing taken from it is still on its way."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.readers_waiting = 0
+
+    async def get(self) -> Any:
+        self.readers_waiting += 1
+        try:
+            return await super().get()
+        finally:
+            self.readers_waiting -= 1
+
+    def idle(self) -> bool:
+        """Empty, and its reader waits for the next packet."""
+        return self.readers_waiting > 0 and self.empty()
+
+
+class DirectWriter:
+    """Writes broadcast frames straight to one WebSocket connection's transport, for
+    :class:`FastBroadcast`; the engine's WebSocket keeps one per open connection in
+    ``eio.direct`` (``{eio_sid: DirectWriter}``)."""
+
+    def __init__(self, request: Any, websocket: Any):
+        self._request = request  # aiohttp's: its transport and protocol are public
+        self._websocket = websocket
+
+    def can_write_now(self, session: Any) -> bool:
+        """Whether bytes written now arrive after everything sent before, unhindered:
+        on WebSocket, the writer idle with nothing queued, the transport not paused."""
+        transport = self._request.transport
+        return (session.upgraded and isinstance(session.queue, WatchedQueue)
+                and session.queue.idle() and transport is not None
+                and not transport.is_closing() and not self._websocket.closed
+                and not self._request.protocol.writing_paused)
+
+    def write(self, frames: bytes) -> None:
+        self._request.transport.write(frames)
+
+    def abort(self) -> None:
+        """Cut the connection at once (its writer may be stuck on a full socket)."""
+        transport = self._request.transport
+        if transport is not None:
+            transport.abort()
+
+
+class FastBroadcast(socketio.AsyncManager):
+    """python-socketio's client manager with the fast broadcast (see the module).
+
+    An emit with a callback (an ack asked of each recipient) takes python-socketio's
+    own path: each recipient needs a packet of its own.
+    """
+
+    #: More packets than this waiting for one connection: it stopped reading, and is
+    #: closed. Above what a resume may queue (``limits.replay`` times the rooms).
+    max_queued = 10_000
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        #: How many deliveries were written straight to a WebSocket, and how many
+        #: went into a connection's queue (long-polling, busy or slow connections).
+        self.delivered = {"direct": 0, "queued": 0}
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> None:
+        if callback is not None:
+            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                                      callback=callback, to=to, **kwargs)
+        if namespace not in self.rooms:
+            return
+        if isinstance(data, tuple):  # as python-socketio: a tuple is several arguments
+            args = list(data)
+        else:
+            args = [] if data is None else [data]
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        encoded = self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=[event, *args]).encode()
+        packets = [eio_packet.Packet(eio_packet.MESSAGE, part)
+                   for part in (encoded if isinstance(encoded, list) else [encoded])]
+        frames = b"".join(websocket_frame(pkt.encode()) for pkt in packets)
+        eio = self.server.eio
+        direct = getattr(eio, "direct", {})
+        written = queued = 0
+        for sid, eio_sid in list(self.get_participants(namespace, to or room)):
+            if sid in skip:
+                continue
+            session = eio.sockets.get(eio_sid)
+            if session is None or session.closing or session.closed:
+                continue
+            writer = direct.get(eio_sid)
+            if writer is not None and writer.can_write_now(session):
+                writer.write(frames)
+                written += 1
+                continue
+            for pkt in packets:
+                session.queue.put_nowait(pkt)
+            queued += 1
+            if session.queue.qsize() > self.max_queued:
+                self._stopped_reading(session, writer)
+        self.delivered["direct"] += written
+        self.delivered["queued"] += queued
+
+    def _stopped_reading(self, session: Any, writer: Any) -> None:
+        """Close a connection that has more waiting for it than it may."""
+        if getattr(session, "dropped", False):
+            return
+        session.dropped = True
+        logger.warning("closed connection %s: it stopped reading (%d packets waited for "
+                       "it, more than %d)", session.sid, session.queue.qsize(),
+                       self.max_queued)
+        if writer is not None:  # its writer is stuck on a full socket: cut it
+            writer.abort()
+        else:
+            task = asyncio.ensure_future(session.close(
+                wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR))
+            self._closing = getattr(self, "_closing", set())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+
+class Coalesced:
+    """Send a room's latest state at most ``per_second / recipients`` times a second.
+
+    ``await presence(key, recipients, data, skip)`` calls ``await send(key, data,
+    skips)`` now when the last send for ``key`` is long enough ago (always in a room of
+    fewer than ``from_size``: small rooms are unchanged); else it keeps ``data``, the
+    newest, and sends it once the time has come, to everyone but every ``skip`` given
+    meanwhile (those are leaving). So a room of N hears at most ``per_second``
+    deliveries a second of it, however many join at once, and its last one is right.
+    :meth:`cancel` drops what waits (the server is stopping). Example::
+
+        presence = Coalesced(send_presence, from_size=50, per_second=2000)
+        await presence("lobby", 500, {"room": "lobby", "members": [...]}, None)
+    """
+
+    def __init__(self, send: Callable[[Hashable, Any, list], Awaitable[None]], *,
+                 from_size: int = 50, per_second: float = 2000.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._send = send
+        self.from_size = from_size
+        self.per_second = per_second
+        self._clock = clock
+        self._last: dict[Hashable, float] = {}  # rooms of from_size or more only
+        self._waiting: dict[Hashable, tuple[Any, list]] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    async def __call__(self, key: Hashable, recipients: int, data: Any, skip: Any) -> None:
+        skips = [] if skip is None else [skip]
+        if key in self._waiting:  # the newest state replaces the one that waits
+            self._waiting[key] = (data, self._waiting[key][1] + skips)
+            return
+        now = self._clock()
+        if recipients < self.from_size:
+            self._last.pop(key, None)
+            await self._send(key, data, skips)
+            return
+        due = self._last.get(key, -float("inf")) + recipients / self.per_second
+        if now >= due:
+            self._last[key] = now
+            await self._send(key, data, skips)
+            return
+        self._waiting[key] = (data, skips)
+        task = asyncio.ensure_future(self._send_when_due(key, due - now))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_when_due(self, key: Hashable, delay: float) -> None:
+        await asyncio.sleep(delay)
+        data, skips = self._waiting.pop(key)
+        self._last[key] = self._clock()
+        try:
+            await self._send(key, data, skips)
+        except Exception:  # nobody awaits this task: say it here
+            logger.exception("could not send the latest state of %s", key)
+
+    def cancel(self) -> list[asyncio.Task]:
+        """Drop every state still waiting; return the tasks, to be awaited."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        self._waiting.clear()
+        return tasks
