@@ -42,7 +42,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-__all__ = ["Coalesced", "DirectWriter", "FastBroadcast", "WatchedQueue", "websocket_frame"]
+__all__ = ["Coalesced", "DirectWriter", "FastBroadcast", "WatchedQueue", "holds_bytes",
+           "websocket_frame", "write_now"]
 
 logger = logging.getLogger("chatkit.engine")
 
@@ -62,6 +63,22 @@ def websocket_frame(data: str | bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", first, 127, size)
     return header + payload
+
+
+def holds_bytes(data: Any) -> bool:
+    """Whether ``data`` has ``bytes`` anywhere in it (then socket.io sends it as binary
+    attachments). python-socketio asks this of every packet it makes, with one call per
+    item and a ``reduce``: a join ack listing 500 members was 500 calls."""
+    waiting = [data]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, bytes | bytearray):
+            return True
+        if isinstance(item, list):
+            waiting.extend(value for value in item if not isinstance(value, str))
+        elif isinstance(item, dict):
+            waiting.extend(item.values())
+    return False
 
 
 class WatchedQueue(asyncio.Queue):
@@ -88,29 +105,41 @@ class WatchedQueue(asyncio.Queue):
 class DirectWriter:
     """Writes broadcast frames straight to one WebSocket connection's transport, for
     :class:`FastBroadcast`; the engine's WebSocket keeps one per open connection in
-    ``eio.direct`` (``{eio_sid: DirectWriter}``)."""
+    ``eio.direct`` (``{eio_sid: DirectWriter}``). Made once the WebSocket is open:
+    ``request`` is aiohttp's, whose ``transport`` and ``protocol`` are public."""
 
-    def __init__(self, request: Any, websocket: Any):
-        self._request = request  # aiohttp's: its transport and protocol are public
+    def __init__(self, request: Any, websocket: Any, session: Any):
+        self.transport = request.transport
+        self._protocol = request.protocol
         self._websocket = websocket
+        self._session = session
+        self._queue = session.queue
 
-    def can_write_now(self, session: Any) -> bool:
+    def ready(self) -> bool:
         """Whether bytes written now arrive after everything sent before, unhindered:
         on WebSocket, the writer idle with nothing queued, the transport not paused."""
-        transport = self._request.transport
-        return (session.upgraded and isinstance(session.queue, WatchedQueue)
-                and session.queue.idle() and transport is not None
-                and not transport.is_closing() and not self._websocket.closed
-                and not self._request.protocol.writing_paused)
-
-    def write(self, frames: bytes) -> None:
-        self._request.transport.write(frames)
+        queue, session = self._queue, self._session
+        return (queue.readers_waiting > 0 and queue.empty() and session.upgraded
+                and not session.closing and not self.transport.is_closing()
+                and not self._protocol.writing_paused and not self._websocket.closed)
 
     def abort(self) -> None:
         """Cut the connection at once (its writer may be stuck on a full socket)."""
-        transport = self._request.transport
-        if transport is not None:
-            transport.abort()
+        self.transport.abort()
+
+
+def write_now(eio: Any, eio_sid: str, encoded: str | bytes | list) -> bool:
+    """Write one socket.io packet (as ``Packet.encode()`` gives it) to a WebSocket
+    connection if it can take it now (:meth:`DirectWriter.ready`); False if not, and
+    then nothing was written. Acks and emits to one client go this way too, so that a
+    connection's writer does not wake for each of them."""
+    writer = getattr(eio, "direct", {}).get(eio_sid)
+    if writer is None or not writer.ready():
+        return False
+    parts = encoded if isinstance(encoded, list) else [encoded]
+    writer.transport.write(b"".join(
+        websocket_frame(eio_packet.Packet(eio_packet.MESSAGE, part).encode()) for part in parts))
+    return True
 
 
 class FastBroadcast(socketio.AsyncManager):
@@ -145,38 +174,42 @@ class FastBroadcast(socketio.AsyncManager):
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         encoded = self.server.packet_class(
             sio_packet.EVENT, namespace=namespace, data=[event, *args]).encode()
-        packets = [eio_packet.Packet(eio_packet.MESSAGE, part)
-                   for part in (encoded if isinstance(encoded, list) else [encoded])]
-        frames = b"".join(websocket_frame(pkt.encode()) for pkt in packets)
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        frames = b"".join(websocket_frame(eio_packet.Packet(eio_packet.MESSAGE, part).encode())
+                          for part in parts)
+        # A packet caches its first encoding, and a binary one is raw bytes on WebSocket
+        # but base64 when polled: the two kinds of connection must not share one.
+        by_transport = {upgraded: [eio_packet.Packet(eio_packet.MESSAGE, part)
+                                   for part in parts] for upgraded in (True, False)}
         eio = self.server.eio
         direct = getattr(eio, "direct", {})
         written = queued = 0
         for sid, eio_sid in list(self.get_participants(namespace, to or room)):
             if sid in skip:
                 continue
-            session = eio.sockets.get(eio_sid)
-            if session is None or session.closing or session.closed:
-                continue
             writer = direct.get(eio_sid)
-            if writer is not None and writer.can_write_now(session):
-                writer.write(frames)
+            if writer is not None and writer.ready():
+                writer.transport.write(frames)
                 written += 1
                 continue
-            for pkt in packets:
+            session = eio.sockets.get(eio_sid)
+            if session is None or session.closing or session.closed or \
+                    getattr(session, "stopped_reading", False):
+                continue
+            if session.queue.qsize() + len(parts) > self.max_queued:
+                self._stopped_reading(session, writer)
+                continue
+            for pkt in by_transport[bool(session.upgraded)]:
                 session.queue.put_nowait(pkt)
             queued += 1
-            if session.queue.qsize() > self.max_queued:
-                self._stopped_reading(session, writer)
         self.delivered["direct"] += written
         self.delivered["queued"] += queued
 
     def _stopped_reading(self, session: Any, writer: Any) -> None:
         """Close a connection that has more waiting for it than it may."""
-        if getattr(session, "dropped", False):
-            return
-        session.dropped = True
-        logger.warning("closed connection %s: it stopped reading (%d packets waited for "
-                       "it, more than %d)", session.sid, session.queue.qsize(),
+        session.stopped_reading = True  # nothing more is queued for it
+        logger.warning("closed connection %s: it stopped reading (%d packets wait for it, "
+                       "and it may have at most %d)", session.sid, session.queue.qsize(),
                        self.max_queued)
         if writer is not None:  # its writer is stuck on a full socket: cut it
             writer.abort()

@@ -108,6 +108,7 @@ class Chat:
         self._new_session = new_session
         self._name_by_conn: dict[Hashable, str] = {}
         self._conn_by_name: dict[str, Hashable] = {}
+        self._name_by_key: dict[str, str] = {}  # by name_key: one look-up, not N
         self._rooms_by_name: dict[str, set[str]] = {}
         self._members_by_room: dict[str, set[str]] = {}
         # accepted, handshake not done: (Accepted, the rooms the name was in before)
@@ -158,7 +159,6 @@ class Chat:
         session = auth.get("session")
         if session is not None and not isinstance(session, str):
             raise Refused(f'"session" must be the text the server sent in "{protocol.WELCOME}".')
-
         # Everything read from the store and the other processes comes first; the checks
         # on who holds the name and the claim itself then run without an await between
         # them, so two connections arriving together cannot both get one name.
@@ -169,7 +169,8 @@ class Chat:
                       and same_secret(session, known_session))
         # Only whoever proves to be the name gets the replay of the rooms it was in.
         was_in = frozenset(await self.store.memberships(name) if has_secret else ())
-        self.limits.check_name_free(name, (*self._conn_by_name, *others))
+        alike_here = self._name_by_key.get(self.limits.name_key(name))
+        self.limits.check_name_free(name, (*filter(None, [alike_here]), *others))
         replaced = self._conn_by_name.get(name)
         if replaced is None and held_elsewhere is not None:
             replaced = held_elsewhere[0]
@@ -184,6 +185,7 @@ class Chat:
         # A connection taken over before its welcome never told its rooms it arrived.
         unwelcomed = self._arriving.pop(replaced, (None,))[0]
         self._conn_by_name[name] = conn
+        self._name_by_key[self.limits.name_key(name)] = name
         self._name_by_conn[conn] = name
         try:
             if not has_secret:
@@ -304,6 +306,7 @@ class Chat:
         if name is None:
             return Result()
         del self._conn_by_name[name]
+        del self._name_by_key[self.limits.name_key(name)]
         for rate in filter(None, (self._rate, self._room_rate)):
             rate.forget(name, self._clock())
         rooms = sorted(self._rooms_by_name.get(name, ()))

@@ -5,33 +5,26 @@ change is made through an extension point the libraries offer (a client manager,
 packet class, the engine.io server and WebSocket classes), for a reason found by running
 them (tests/test_engine.py pins each one):
 
-* **after connect**: python-socketio sends a connection's CONNECT packet only after the
-  connect handler returns, and has no hook for "now it is connected". Its client
-  manager's ``connect(sid, namespace)`` is called right after that packet is queued,
-  in the same task, before any later packet of that client is handled: the managers
-  here call the namespace's ``after_connect(sid)`` there, so a welcome sent from it
-  follows the CONNECT packet on the wire, without polling;
+* **after connect**: python-socketio sends the CONNECT packet after the connect handler
+  returns, with no hook for "now it is connected". Its client manager's ``connect(sid,
+  namespace)`` is called right after, in the same task: the managers here call the
+  namespace's ``after_connect(sid)`` there, so a welcome follows CONNECT on the wire;
 * **no permessage-deflate**: it halved fan-out throughput, and python-engineio has no
   option for it;
-* **a room broadcast is written once per recipient**, with no task each, to
-  connections that can take it now (:mod:`chatkit.broadcast`): the managers below;
+* **a broadcast is written once per recipient**, no task each (:mod:`chatkit.broadcast`);
 * **packets that cannot be read** (cut or malformed JSON, nesting too deep, numbers too
   long, an event without a name, bad binary placeholders, too many attachments) are
   answered (an error ack, or ``connect_error``) where the packet says how, else ignored
-  or, when what follows cannot be trusted, they end that connection; one log line
-  each, never a traceback. The libraries log a traceback
-  (twice) and, for a bad placeholder, kept treating every later frame as an attachment;
+  or, when what follows cannot be trusted, they end that connection; one log line each,
+  never a traceback (the libraries logged two, and a bad placeholder ate later frames);
 * **binary attachments are capped**, per packet and in bytes per connection, and dropped
   when the connection ends;
 * **long-polling POSTs** are read here: an over-size one gets 413 and ends the session
-  at once (python-engineio waited for a poll that never came, so the POST hung);
-  an unreadable one gets 400 and ends it too;
-* **an engine.io CLOSE packet** from the client ends its WebSocket (python-engineio
-  closed the session and left the WebSocket open);
-* **origins**: pages of the server itself are allowed whatever ``cors_allowed_origins``
-  adds, but only under a host name that cannot be rebound (an IP address, ``localhost``,
-  this machine's name); a refused page is logged once a minute, with the option that
-  admits it;
+  at once (python-engineio's hung), an unreadable one gets 400 and ends it too;
+* **an engine.io CLOSE packet** ends its WebSocket too, not only the session;
+* **origins**: the server's own pages are allowed, under a host name that cannot be
+  rebound (an IP address, ``localhost``, this machine's name), besides
+  ``cors_allowed_origins``; a refused page is logged once a minute, with the fix;
 * **an address that keeps connecting after its refusals** is answered HTTP 429 with the
   sentence and ``Retry-After`` before any WebSocket or session is made for it (the
   :class:`~chatkit.guard.Guard` decides: ``door``); a refusal in words costs ten times more;
@@ -60,7 +53,7 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 from socketio import packet as sio_packet
 
 from chatkit import protocol
-from chatkit.broadcast import DirectWriter, FastBroadcast, WatchedQueue
+from chatkit.broadcast import DirectWriter, FastBroadcast, WatchedQueue, holds_bytes, write_now
 
 __all__ = ["ChatManager", "ChatPacket", "ChatRedisManager", "SocketIOServer", "Unreadable"]
 
@@ -135,6 +128,7 @@ class ChatPacket(sio_packet.Packet):
 
     max_attachments = 10
     max_attachment_bytes = 1_000_000
+    data_is_binary = classmethod(lambda cls, data: holds_bytes(data))
 
     def decode(self, encoded_packet: Any) -> int:
         try:
@@ -210,8 +204,10 @@ class _UncompressedWebSocket(engineio_aiohttp.WebSocket):
         await self._sock.prepare(request)
         self.environ = environ
         self.server.websockets.add(self._sock)
-        sid = getattr(self._session(), "sid", None)
-        self.server.direct[sid] = DirectWriter(request, self._sock)
+        session = self._session()
+        sid = getattr(session, "sid", None)
+        if isinstance(getattr(session, "queue", None), WatchedQueue):
+            self.server.direct[sid] = DirectWriter(request, self._sock, session)
         try:
             await self.handler(self)
         except Exception as error:
@@ -404,6 +400,12 @@ class SocketIOServer(socketio.AsyncServer):
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineIOServer
+
+    async def _send_packet(self, eio_sid: str, pkt: sio_packet.Packet) -> None:
+        encoded = pkt.encode()  # an ack, or an emit to one client: straight out if it can
+        if not write_now(self.eio, eio_sid, encoded):
+            for part in encoded if isinstance(encoded, list) else [encoded]:
+                await self.eio.send(eio_sid, part)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         """Every packet from a client; what cannot be read is answered or ends it."""

@@ -495,8 +495,7 @@ async def test_a_broadcast_goes_straight_to_websockets_and_queues_for_polling(ne
         clients.append(client)
     session = next(iter(server.eio.sockets.values()))
     assert type(session.queue).__name__ == "WatchedQueue"
-    request_of_a_websocket = next(iter(server.eio.direct.values()))._request
-    assert isinstance(request_of_a_websocket.protocol.writing_paused, bool)
+    assert isinstance(next(iter(server.eio.direct.values())).ready(), bool)
     await running.wait_for(lambda: all(isinstance(s.queue, asyncio.Queue) and
                                        (not s.upgraded or s.queue.idle())
                                        for s in server.eio.sockets.values()), timeout(5))
