@@ -52,8 +52,7 @@ from engineio import payload as eio_payload
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 from socketio import packet as sio_packet
 
-from chatkit import protocol
-from chatkit.broadcast import DirectWriter, FastBroadcast, WatchedQueue, holds_bytes, write_now
+from chatkit import broadcast, protocol
 
 __all__ = ["ChatManager", "ChatPacket", "ChatRedisManager", "SocketIOServer", "Unreadable"]
 
@@ -85,12 +84,12 @@ class _AfterConnect:
         return sid
 
 
-class ChatManager(_AfterConnect, FastBroadcast):
+class ChatManager(_AfterConnect, broadcast.FastBroadcast):
     """python-socketio's client manager of one process, with the after-connect hook
     and the fast broadcast (:mod:`chatkit.broadcast`)."""
 
 
-class ChatRedisManager(_AfterConnect, socketio.AsyncRedisManager, FastBroadcast):
+class ChatRedisManager(_AfterConnect, socketio.AsyncRedisManager, broadcast.FastBroadcast):
     """python-socketio's Redis client manager (several processes), with the hook; what
     comes from Redis is delivered here by the fast broadcast."""
 
@@ -128,7 +127,7 @@ class ChatPacket(sio_packet.Packet):
 
     max_attachments = 10
     max_attachment_bytes = 1_000_000
-    data_is_binary = classmethod(lambda cls, data: holds_bytes(data))
+    data_is_binary = classmethod(lambda cls, data: broadcast.holds_bytes(data))
 
     def decode(self, encoded_packet: Any) -> int:
         try:
@@ -206,8 +205,9 @@ class _UncompressedWebSocket(engineio_aiohttp.WebSocket):
         self.server.websockets.add(self._sock)
         session = self._session()
         sid = getattr(session, "sid", None)
-        if isinstance(getattr(session, "queue", None), WatchedQueue):
-            self.server.direct[sid] = DirectWriter(request, self._sock, session)
+        if isinstance(getattr(session, "queue", None), broadcast.WatchedQueue):
+            self.server.direct[sid] = broadcast.DirectWriter(request, self._sock, session,
+                                                             self.server.batch)
         try:
             await self.handler(self)
         except Exception as error:
@@ -250,14 +250,15 @@ class _EngineIOServer(engineio.AsyncServer):
         # The driver table is shared by every server: copy it before changing it.
         self._async = {**self._async, "websocket": _UncompressedWebSocket}
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
-        self.direct: dict[str, DirectWriter] = {}  # for the fast broadcast
+        self.direct: dict[str, broadcast.DirectWriter] = {}  # for the fast broadcast
+        self.batch = broadcast.WriteBatch()
         self._origins_logged: dict[str, float] = {}
         #: Called with the address of each new connection (no ``sid`` yet): it returns
         #: None to let it in, or (sentence, seconds) to answer HTTP 429 at once.
         self.door: Callable[[str | None], tuple[str, float] | None] | None = None
 
-    def create_queue(self, *args: Any, **kwargs: Any) -> WatchedQueue:
-        return WatchedQueue(*args, **kwargs)
+    def create_queue(self, *args: Any, **kwargs: Any) -> broadcast.WatchedQueue:
+        return broadcast.WatchedQueue(*args, **kwargs)
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
         environ = self._async["translate_request"](request)
@@ -403,7 +404,7 @@ class SocketIOServer(socketio.AsyncServer):
 
     async def _send_packet(self, eio_sid: str, pkt: sio_packet.Packet) -> None:
         encoded = pkt.encode()  # an ack, or an emit to one client: straight out if it can
-        if not write_now(self.eio, eio_sid, encoded):
+        if not broadcast.write_now(self.eio, eio_sid, encoded):
             for part in encoded if isinstance(encoded, list) else [encoded]:
                 await self.eio.send(eio_sid, part)
 
