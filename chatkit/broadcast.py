@@ -17,8 +17,9 @@ transport is not paused by a slow reader (backpressure holds). What one turn of 
 loop gives a connection is written at the end of that turn, with one system call
 (:class:`WriteBatch`): in a busy room, that call was half of the cost left. Every other
 recipient (long-polling, upgrading, something queued, a paused transport) gets the
-packet in its engine.io queue, as before. A connection with more than ``max_queued`` packets waiting for it has stopped
-reading: it is closed, so its memory stays bounded and the others are not held up.
+packet in its engine.io queue, as before. A connection with more than ``max_queued``
+packets waiting for it has stopped reading: it is closed, so its memory stays bounded
+and the others are not held up.
 
 A state that is sent whole to a whole room each time it changes (who is in the room)
 costs N deliveries per change, so N people joining cost N² deliveries: :class:`Coalesced`
@@ -252,8 +253,9 @@ class FastBroadcast(socketio.AsyncManager):
         if writer is not None:  # its writer is stuck on a full socket: cut it
             writer.abort()
         else:
+            # Not abort: the CLOSE packet answers the poll that may be waiting.
             task = asyncio.ensure_future(session.close(
-                wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR))
+                wait=False, reason=self.server.reason.TRANSPORT_ERROR))
             self._closing = getattr(self, "_closing", set())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
