@@ -89,19 +89,35 @@ def run_all_but_the_last_cell(page, lab, notebook: str, *, timeout_ms: int = 120
     idle = page.get_by_role("contentinfo").get_by_role("button", name=re.compile(r"\| Idle$"))
     expect(idle).to_be_visible(timeout=timeout_ms)
     # Only once the file is loaded does the notebook have all its cells: "the last" before.
+    # Under load (1 run in 3 with both cores busy) JupyterLab may never get one cell's
+    # execute_reply, so that cell keeps no execution count although it ran: its output
+    # is there and the next cell has count n + 1. What the kernel says on IOPub tells
+    # that it ran and finished: execute_input (its code) and status idle (same parent).
     page.evaluate("""async () => {
         const panel = window.jupyterapp.shell.currentWidget;
         await panel.context.ready;
         await panel.sessionContext.ready;
+        const ran = window.__ranCells = {started: {}, finished: new Set()};
+        panel.sessionContext.session.kernel.iopubMessage.connect((_, msg) => {
+            const parent = msg.parent_header?.msg_id;
+            if (msg.header.msg_type === "execute_input") ran.started[parent] = msg.content.code;
+            if (msg.header.msg_type === "status" && msg.content.execution_state === "idle") {
+                ran.finished.add(parent);
+            }
+        });
         panel.content.activeCellIndex = panel.content.widgets.length - 1;
         window.jupyterapp.commands.execute("notebook:run-all-above");  // not awaited: below
     }""")
     progress = """() => {
         const panel = window.jupyterapp.shell.currentWidget;
+        const ran = window.__ranCells;
+        const finished = new Set(Object.entries(ran.started)
+            .filter(([parent]) => ran.finished.has(parent)).map(([, code]) => code));
         const cells = [...panel.content.model.cells].slice(0, -1)
             .filter((cell) => cell.type === "code" && cell.sharedModel.source.trim());
         return {kernel: panel.sessionContext.session?.kernel?.status,
-                waiting: cells.filter((cell) => cell.executionCount === null)
+                waiting: cells.filter((cell) => cell.executionCount === null
+                                      && !finished.has(cell.sharedModel.source))
                     .map((cell) => cell.sharedModel.source.split("\\n")[0])};
     }"""
     try:
