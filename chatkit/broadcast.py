@@ -84,6 +84,13 @@ def holds_bytes(data: Any) -> bool:
     return False
 
 
+def _frames(parts: list) -> bytes:
+    """The WebSocket frames of a socket.io packet's parts (``Packet.encode()``), each in
+    an engine.io MESSAGE packet of its own making (a packet caches its encoding)."""
+    return b"".join(websocket_frame(eio_packet.Packet(eio_packet.MESSAGE, part).encode())
+                    for part in parts)
+
+
 class WatchedQueue(asyncio.Queue):
     """An engine.io connection's packet queue that knows whether its reader (the
     WebSocket writer task, or a long-polling GET) is waiting in :meth:`get` right now:
@@ -175,9 +182,7 @@ def write_now(eio: Any, eio_sid: str, encoded: str | bytes | list) -> bool:
     writer = getattr(eio, "direct", {}).get(eio_sid)
     if writer is None or not writer.ready():
         return False
-    parts = encoded if isinstance(encoded, list) else [encoded]
-    writer.write(b"".join(
-        websocket_frame(eio_packet.Packet(eio_packet.MESSAGE, part).encode()) for part in parts))
+    writer.write(_frames(encoded if isinstance(encoded, list) else [encoded]))
     return True
 
 
@@ -194,6 +199,7 @@ class FastBroadcast(socketio.AsyncManager):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self._closing: set[asyncio.Task] = set()  # polling connections that stopped reading
         #: How many deliveries were written straight to a WebSocket, and how many
         #: went into a connection's queue (long-polling, busy or slow connections).
         self.delivered = {"direct": 0, "queued": 0}
@@ -214,8 +220,7 @@ class FastBroadcast(socketio.AsyncManager):
         encoded = self.server.packet_class(
             sio_packet.EVENT, namespace=namespace, data=[event, *args]).encode()
         parts = encoded if isinstance(encoded, list) else [encoded]
-        frames = b"".join(websocket_frame(eio_packet.Packet(eio_packet.MESSAGE, part).encode())
-                          for part in parts)
+        frames = _frames(parts)
         # A packet caches its first encoding, and a binary one is raw bytes on WebSocket
         # but base64 when polled: the two kinds of connection must not share one.
         by_transport = {upgraded: [eio_packet.Packet(eio_packet.MESSAGE, part)
@@ -256,7 +261,6 @@ class FastBroadcast(socketio.AsyncManager):
             # Not abort: the CLOSE packet answers the poll that may be waiting.
             task = asyncio.ensure_future(session.close(
                 wait=False, reason=self.server.reason.TRANSPORT_ERROR))
-            self._closing = getattr(self, "_closing", set())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
