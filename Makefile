@@ -22,7 +22,8 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # JupyterLab refuses to run as root (CI, containers) unless told it is on purpose.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab workspace reset test notebooks bench faults lock clean browser redis vendor
+.PHONY: setup lab workspace reset test notebooks bench faults lock clean browser redis vendor \
+	translations
 
 setup: $(STAMP)
 
@@ -51,16 +52,17 @@ WORKSPACE := workspace
 lab: setup workspace
 	$(BIN)/jupyter lab --notebook-dir=$(WORKSPACE) --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
+# The Chinese edition (中文版) is in zh/ beside the English notebooks, one click away.
 workspace: setup
-	@mkdir -p $(WORKSPACE)
-	@for nb in notebooks/[0-9][0-9]-*.ipynb; do \
-	  [ -e $(WORKSPACE)/$$(basename $$nb) ] || cp $$nb $(WORKSPACE)/; done
-	@$(BIN)/jupyter trust $(WORKSPACE)/*.ipynb >/dev/null
+	@mkdir -p $(WORKSPACE)/zh
+	@for nb in notebooks/[0-9][0-9]-*.ipynb notebooks/zh/[0-9][0-9]-*.ipynb; do \
+	  copy=$(WORKSPACE)/$${nb#notebooks/}; [ -e $$copy ] || cp $$nb $$copy; done
+	@$(BIN)/jupyter trust $(WORKSPACE)/*.ipynb $(WORKSPACE)/zh/*.ipynb >/dev/null
 
 # Throw away your copies and start the course again from the committed notebooks
 # (NB=03: only that one).
 reset:
-	rm -f $(if $(NB),$(WORKSPACE)/$(NB)-*.ipynb,$(WORKSPACE)/*.ipynb)
+	rm -f $(if $(NB),$(WORKSPACE)/$(NB)-*.ipynb $(WORKSPACE)/zh/$(NB)-*.ipynb,$(WORKSPACE)/*.ipynb $(WORKSPACE)/zh/*.ipynb)
 	$(MAKE) --no-print-directory workspace
 
 # The official socket.io client, for the JavaScript interoperability test and the fan-out
@@ -84,24 +86,39 @@ test: setup $(if $(shell command -v npm),$(NODE_CLIENT))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Rebuild every notebook from notebooks/src/*.py, run it top to bottom and save it with
-# its outputs. This is how committed notebooks are written; NB=01 picks just one.
+# its outputs; then the Chinese edition, from the same sources and the translations in
+# notebooks/zh/src/*.md (notebooks/editions.py stops, naming each cell, where a
+# translation is out of date). This is how committed notebooks are written; NB=01 picks
+# just one (in both editions).
 NB ?=
+EXECUTE = $(BIN)/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
+	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=120
 notebooks: setup
 	@set -e; for src in notebooks/src/$(if $(NB),$(NB)-,)*.py; do \
 	  nb=notebooks/$$(basename $${src%.py}).ipynb; \
 	  echo "== $$nb"; \
 	  $(BIN)/jupytext --quiet --update --to ipynb --output $$nb $$src; \
-	  $(BIN)/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
-	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=120 $$nb; \
+	  $(EXECUTE) $$nb; \
 	done
+	@set -e; built=$$($(BIN)/python notebooks/editions.py build zh $(NB)); \
+	for nb in $$built; do echo "== $${nb#$(CURDIR)/}"; $(EXECUTE) $$nb; done
 
-# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+# After changing a sentence chatkit says to a person: update chatkit/locale/zh/*.json (new
+# sentences get "", which tests/test_language.py refuses until they are translated).
+translations: setup
+	$(BIN)/python -c 'from chatkit.language import main; main()'
+
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline),
+# with a Chinese font so that the Chinese edition's pages draw characters, not boxes.
 # `make test` runs them when a Chromium is found and otherwise says how to get one.
+CHINESE_FONT_FOUND = ! command -v fc-list >/dev/null 2>&1 || fc-list :lang=zh | grep -q .
 browser:
-	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	@if command -v chromium >/dev/null 2>&1 && { $(CHINESE_FONT_FOUND); }; then \
+	  echo "chromium: $$(command -v chromium)"; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium fonts-noto-cjk >/dev/null; \
 	else echo "install Chromium or Google Chrome yourself and set CHATKIT_CHROMIUM=/path/to/it"; exit 1; fi
 
 # Notebook 06 and the scaling-out tests start a redis-server themselves, on a free port: a

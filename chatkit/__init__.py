@@ -3,6 +3,7 @@
 Each module holds one idea and says which notebook introduces it (docs/architecture.md
 draws the layers and the path of one message through them):
 
+- ``language``   the language chatkit speaks: English, or Chinese (the Chinese edition)
 - ``running``    run servers inside the notebook's event loop (notebook 01)
 - ``websocket``  a browser-style WebSocket client and tiny servers (notebook 01)
 - ``polling``    HTTP polling versus WebSocket push, measured (notebook 00)
@@ -30,6 +31,9 @@ draws the layers and the path of one message through them):
 
 import logging
 
+from chatkit.language import use_language
+
+__all__ = ["use_language"]
 __version__ = "0.1.0"
 
 # A library's logging is for whoever configures logging (`python -m chatkit serve` does).

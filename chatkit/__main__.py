@@ -29,9 +29,10 @@ from typing import TextIO
 
 from chatkit import protocol
 from chatkit.addresses import UnusableCertificate, student_urls, tls_context
-from chatkit.cluster import Cluster, safe_url
+from chatkit.cluster import class_secrets, safe_url
 from chatkit.guard import Guard
-from chatkit.limits import Limits, describe, new_join_code, new_teacher_token
+from chatkit.language import LANGUAGES
+from chatkit.limits import Limits, describe
 from chatkit.pages import join_link, qr_text
 from chatkit.running import ServerStartError
 from chatkit.server import ChatServer
@@ -106,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-qr", dest="qr", action="store_false",
         help="do not draw the students' link as a QR code at start (for a small "
              "terminal or a log file; the teacher's page shows it too)")
+
+    where.add_argument(
+        "--lang", choices=LANGUAGES, default="en",
+        help="the language of the server's refusals and notices and of its pages "
+             "(default: en); a student's client may ask for another (\"lang\" in auth)")
 
     access = serve_command.add_argument_group("who may connect")
     codes = access.add_mutually_exclusive_group()
@@ -222,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=args.host, port=args.port, join_code=args.join_code, open_chat=args.open,
             teacher_token=args.teacher_token, db=args.db, redis=args.redis, limits=limits,
             guard=guard, cors_origins=args.cors_origins, ready_file=args.ready_file,
-            certfile=args.certfile, keyfile=args.keyfile, qr=args.qr))
+            certfile=args.certfile, keyfile=args.keyfile, qr=args.qr, language=args.lang))
     except KeyboardInterrupt:  # only where asyncio cannot install signal handlers (Windows)
         return 0
 
@@ -237,32 +243,13 @@ def event_loop_runner():
     return uvloop.run
 
 
-async def _secrets(redis: str | None, join_code: str | None, teacher_token: str | None, *,
-                   open_chat: bool) -> tuple[str | None, str]:
-    """The join code (None for an open chat) and the teacher token: the given ones, else
-    random ones; with Redis, the random ones every server sharing it uses."""
-    if redis is None:
-        code = None if open_chat else join_code or new_join_code()
-        return code, teacher_token or new_teacher_token()
-    shared = Cluster(redis)
-    try:
-        code = None if open_chat else join_code or await shared.shared_value(
-            "join_code", new_join_code)
-        token = teacher_token or await shared.shared_value("teacher_token", new_teacher_token)
-    except Exception as exc:
-        raise ConnectionError(f"cannot reach Redis at {safe_url(redis)}: {exc}") from None
-    finally:
-        await shared.redis.aclose()
-    return code, token
-
-
 async def serve(*, host: str, port: int, join_code: str | None = None,
                 open_chat: bool = False, teacher_token: str | None = None,
                 db: str | None = None, redis: str | None = None,
                 limits: Limits | None = None, guard: Guard | None = None,
                 cors_origins: Sequence[str] | None = None, ready_file: str | None = None,
                 certfile: str | None = None, keyfile: str | None = None,
-                qr: bool = True) -> int:
+                qr: bool = True, language: str = "en") -> int:
     """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs
     (with a QR code of the students' link unless ``qr`` is False), then, with
     ``ready_file``, writes it there as JSON for a program (``--ready-file``).
@@ -273,7 +260,7 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
     """
     try:
         tls = None if certfile is None else tls_context(certfile, keyfile or certfile)
-        join_code, teacher_token = await _secrets(redis, join_code, teacher_token,
+        join_code, teacher_token = await class_secrets(redis, join_code, teacher_token,
                                                   open_chat=open_chat)
     except (UnusableCertificate, ConnectionError) as exc:
         print(f"cannot start the chat server: {exc}", file=sys.stderr)
@@ -281,7 +268,7 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
     server = ChatServer(join_code=join_code, teacher_token=teacher_token, db=db,
                         redis=redis, limits=limits or CLASSROOM_LIMITS,
                         guard=guard or Guard(connects_per_second=CLASSROOM_CONNECTS_PER_SECOND),
-                        cors_allowed_origins=_cors(cors_origins))
+                        cors_allowed_origins=_cors(cors_origins), language=language)
     try:
         handle = await server.start(host=host, port=port, name="chat", ssl=tls)
     except ServerStartError as exc:

@@ -38,6 +38,7 @@ from typing import Any
 import socketio
 
 from chatkit import protocol, running
+from chatkit.language import current_language, translate
 from chatkit.peer import (
     DEFAULT_MAX_EVENTS,
     CannotConnect,
@@ -243,7 +244,7 @@ class ChatClient(Peer):
         await self.sio.disconnect()
         self._outbox.fail(f"{self.name} disconnected before the server answered")
         if self.status not in (Status.DISCONNECTED, Status.REFUSED):
-            self._set_status(Status.DISCONNECTED, "client disconnect")
+            self._set_status(Status.DISCONNECTED, translate("client disconnect"))
 
     # -- talking ---------------------------------------------------------------------
 
@@ -309,8 +310,11 @@ class ChatClient(Peer):
 
     def _auth(self) -> dict:
         """The connect payload, made afresh for every attempt (python-socketio calls it)."""
-        return self._seen.auth(self.name, code=self.code, session=self._session,
+        auth = self._seen.auth(self.name, code=self.code, session=self._session,
                                rooms=self._rooms)
+        if (language := current_language()) != "en":
+            auth["lang"] = language  # the server words its refusals and notices in it
+        return auth
 
     async def _open(self) -> None:
         """Connect once and wait for ``welcome``; then re-send what waits for an answer."""
@@ -361,7 +365,7 @@ class ChatClient(Peer):
             return
         if not self.reconnect:
             self._retrying.resumable = True
-            self._set_status(Status.DISCONNECTED, f"connection lost ({reason})")
+            self._set_status(Status.DISCONNECTED, translate(f"connection lost ({reason})"))
             self._outbox.fail(f"{self.name}'s connection was lost")
             return
         self._retrying.start()

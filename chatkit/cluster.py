@@ -40,10 +40,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterab
 from urllib.parse import urlsplit, urlunsplit
 
 from chatkit.chat import Roster as RosterEntries
+from chatkit.limits import new_join_code, new_teacher_token
 from chatkit.protocol import Message
 from chatkit.store import DEFAULT_CLIENT_IDS_PER_NAME, DEFAULT_MESSAGES_PER_ROOM, Store
 
-__all__ = ["DEFAULT_PREFIX", "MESSAGES", "Cluster", "RedisStore", "Roster", "safe_url"]
+__all__ = ["DEFAULT_PREFIX", "MESSAGES", "Cluster", "RedisStore", "Roster", "class_secrets",
+           "safe_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -408,6 +410,26 @@ class Roster:
 
     def __repr__(self) -> str:
         return f"<Roster process {self.process}: {len(self._here)} here>"
+
+
+async def class_secrets(redis: str | None, join_code: str | None, teacher_token: str | None, *,
+                   open_chat: bool) -> tuple[str | None, str]:
+    """The join code (None for an open chat) and the teacher token of a class: the given
+    ones, else random ones; with Redis, the random ones every server sharing it uses
+    (``python -m chatkit serve`` asks for them at start)."""
+    if redis is None:
+        code = None if open_chat else join_code or new_join_code()
+        return code, teacher_token or new_teacher_token()
+    shared = Cluster(redis)
+    try:
+        code = None if open_chat else join_code or await shared.shared_value(
+            "join_code", new_join_code)
+        token = teacher_token or await shared.shared_value("teacher_token", new_teacher_token)
+    except Exception as exc:
+        raise ConnectionError(f"cannot reach Redis at {safe_url(redis)}: {exc}") from None
+    finally:
+        await shared.redis.aclose()
+    return code, token
 
 
 def safe_url(url: str) -> str:

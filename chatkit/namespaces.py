@@ -20,6 +20,7 @@ import socketio
 
 from chatkit import protocol
 from chatkit.effects import Result
+from chatkit.language import language_in, translate
 from chatkit.limits import Refused
 from chatkit.pages import join_link, qr_data_uri
 
@@ -57,10 +58,11 @@ class Namespace(socketio.AsyncNamespace):
             return await getattr(self, f"on_{event}")(*args)
         except Refused as refusal:
             await self.chat.run(refusal.effects)
-            return protocol.refused(str(refusal))
+            return protocol.refused(translate(str(refusal), self.chat.language_of(sid)))
         except Exception:
             logger.exception("%r from %s failed", event, self._who(sid))
-            return protocol.refused(protocol.SERVER_FAILED)
+            return protocol.refused(translate(protocol.SERVER_FAILED,
+                                              self.chat.language_of(sid)))
 
     async def answer(self, rule: Callable[..., Awaitable[Result]], *args: Any,
                      undo: Callable[[Any], Awaitable[Result]] | None = None) -> dict:
@@ -86,6 +88,8 @@ class Namespace(socketio.AsyncNamespace):
         request = environ.get("aiohttp.request")
         address = request.remote if request is not None else environ.get("REMOTE_ADDR")
         link = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        asked = language_in(auth)  # "lang" in auth: refusals and notices in that language
+        language = asked or self.chat.language
         try:
             accepted = await rule(sid, auth, address=address, link=link)
         except Refused as refusal:
@@ -96,12 +100,15 @@ class Namespace(socketio.AsyncNamespace):
             # by itself: connect_error {"message", "data": {"retry_after": seconds}}.
             wait = getattr(refusal, "wait", 0)
             data = ({"retry_after": max(0.1, round(wait, 1))},) if wait else ()
-            raise socketio.exceptions.ConnectionRefusedError(str(refusal), *data) from None
+            raise socketio.exceptions.ConnectionRefusedError(
+                translate(str(refusal), language), *data) from None
         except Exception:
             logger.exception("connect failed")
-            raise socketio.exceptions.ConnectionRefusedError(
-                "The server failed to accept this connection; please tell your teacher."
-            ) from None
+            raise socketio.exceptions.ConnectionRefusedError(translate(
+                "The server failed to accept this connection; please tell your teacher.",
+                language)) from None
+        if asked:
+            self.chat.languages[sid] = asked
         await self.chat.run(accepted.effects)
 
     def _who(self, sid: str) -> str:
@@ -126,6 +133,7 @@ class ChatNamespace(Namespace):
         if not self.server.is_open(sid, self.namespace):
             # Gone while its connect handler ran: socket.io skips the disconnect handler
             # of a connection that was not fully connected, so forget it here.
+            self.chat.languages.pop(sid, None)
             await self.chat.run((await self.chat.rules.disconnect(sid, "transport close")
                                  ).effects)
             await self.server.manager.disconnect(sid, self.namespace, ignore_queue=True)
@@ -141,6 +149,7 @@ class ChatNamespace(Namespace):
             await asyncio.sleep(0)  # others' requests get in line for the lock meanwhile
 
     async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
+        self.chat.languages.pop(sid, None)
         await self.chat.run((await self.chat.rules.disconnect(sid, reason)).effects)
 
     async def on_join(self, sid: str, *payload: Any) -> dict:
@@ -168,6 +177,7 @@ class TeacherNamespace(Namespace):
         await self.admit(self.chat.moderation.connect, sid, environ, auth)
 
     async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
+        self.chat.languages.pop(sid, None)
         await self.chat.run(self.chat.moderation.disconnect(sid, reason).effects)
 
     async def on_rooms(self, sid: str, *payload: Any) -> dict:

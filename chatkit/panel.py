@@ -40,6 +40,7 @@ import traitlets
 
 from chatkit import protocol
 from chatkit.client import ChatClient, Event, Status, StatusChange
+from chatkit.language import translate
 from chatkit.protocol import ChatError, Message, Notice, Presence
 
 __all__ = ["ChatPanel", "ChatView", "as_task", "make_row"]
@@ -109,12 +110,17 @@ class ChatView(anywidget.AnyWidget):
 
     draft = traitlets.Unicode("").tag(sync=True)
     placeholder = traitlets.Unicode("Type a message and press Enter").tag(sync=True)
+    #: The view's own words, in chatkit's language ("{count}" is filled in by the view).
+    labels = traitlets.Dict().tag(sync=True)
     max_length = traitlets.Int(2000).tag(sync=True)
     enabled = traitlets.Bool(True).tag(sync=True)
     max_messages = traitlets.Int(DEFAULT_MAX_MESSAGES).tag(sync=True)
 
     def __init__(self, *, max_messages: int = DEFAULT_MAX_MESSAGES, **kwargs: Any):
-        super().__init__(max_messages=max_messages, **kwargs)
+        super().__init__(max_messages=max_messages, placeholder=translate(
+            "Type a message and press Enter"), labels={"send": translate("Send"), "message":
+            translate("message"), "new": translate("{count} new messages ↓"),
+            "one_new": translate("1 new message ↓")}, **kwargs)
         self.messages: deque[dict] = deque(maxlen=max_messages)
         self._submit_handlers: list = []
         self.on_msg(self._on_browser_message)
@@ -210,20 +216,22 @@ class ChatPanel(widgets.VBox):
         self.status_label = widgets.HTML()
         # Shown while reconnecting, or after giving up: try now, not when the wait ends.
         self.reconnect_button = widgets.Button(
-            description="Reconnect now", tooltip="try to reconnect at once",
+            description=translate("Reconnect now"), tooltip=translate("try to reconnect at once"),
             layout=widgets.Layout(width="auto", display="none"))
         self.reconnect_button.on_click(
             lambda _: self._loop.call_soon_threadsafe(self.reconnect_now))
         self._tick: asyncio.TimerHandle | None = None  # counts the wait down on screen
         # Each control gives way down to a minimum; below that the row wraps (see below).
         self.room_picker = widgets.Dropdown(
-            options=[], description="room", style={"description_width": "initial"},
+            options=[], description=translate("room"), style={"description_width": "initial"},
             layout=widgets.Layout(flex="1 1 160px", min_width="110px", max_width="200px"))
         self.room_picker.observe(self._on_pick, names="value")
-        self.new_room = widgets.Text(placeholder="another room", layout=widgets.Layout(
+        self.new_room = widgets.Text(placeholder=translate("another room"), layout=widgets.Layout(
             flex="1 1 110px", min_width="80px", max_width="140px"))
-        self.join_button = widgets.Button(description="Join", layout=widgets.Layout(width="60px"))
-        self.leave_button = widgets.Button(description="Leave", layout=widgets.Layout(width="70px"))
+        self.join_button = widgets.Button(description=translate("Join"),
+                                          layout=widgets.Layout(width="auto"))
+        self.leave_button = widgets.Button(description=translate("Leave"),
+                                           layout=widgets.Layout(width="auto"))
         self.join_button.on_click(lambda _: self._spawn(self.join(self.new_room.value)))
         self.leave_button.on_click(lambda _: self._spawn(self.leave(self.room)))
         # As wide as its longest name up to 40% of the panel; longer names wrap (below).
@@ -301,9 +309,9 @@ class ChatPanel(widgets.VBox):
     def _refuse(self, why: str) -> None:
         """Show a refusal to this user only (it is not a chat message)."""
         if self.room in self._by_room:
-            self._add(self.room, make_row("refused", why))
+            self._add(self.room, make_row("refused", translate(why)))
         else:
-            self.view.append("refused", why)
+            self.view.append("refused", translate(why))
 
     async def say(self, text: str) -> int | None:
         """Say ``text`` in the shown room, as Enter does; return the message id.
@@ -318,7 +326,7 @@ class ChatPanel(widgets.VBox):
         try:
             message_id = await self.client.say(self.room, text)
         except (ChatError, TimeoutError) as refusal:
-            self._refuse(f"not sent: {refusal}")
+            self._refuse(translate(f"not sent: {refusal}"))
             return None
         self.view.sent(text)
         return message_id
@@ -334,7 +342,7 @@ class ChatPanel(widgets.VBox):
         except (ChatError, TimeoutError) as refusal:
             if fresh:
                 del self._by_room[room]
-            self._refuse(f"cannot join {room!r}: {refusal}")
+            self._refuse(translate(f"cannot join {room!r}: {refusal}"))
             return
         self.members[ack["room"]] = list(ack["members"])
         self._remember(ack["room"], ack["history"])
@@ -348,7 +356,7 @@ class ChatPanel(widgets.VBox):
         try:
             await self.client.leave(room)
         except (ChatError, TimeoutError) as refusal:
-            self._refuse(f"cannot leave {room!r}: {refusal}")
+            self._refuse(translate(f"cannot leave {room!r}: {refusal}"))
             return
         self._by_room.pop(room, None)
         self.members.pop(room, None)
@@ -371,7 +379,7 @@ class ChatPanel(widgets.VBox):
         if not task.cancelled() and task.exception() is not None:
             # Nobody awaits these tasks: show the failure where the user looks.
             logger.error("chat panel action failed", exc_info=task.exception())
-            self._refuse(f"failed: {task.exception()}")
+            self._refuse(translate(f"failed: {task.exception()}"))
 
     def _remember(self, room: str, messages: Iterable[Message]) -> None:
         """Put ``messages`` (a join's history) before the rows ``room`` already has."""
@@ -409,7 +417,7 @@ class ChatPanel(widgets.VBox):
     def _refresh_members(self) -> None:
         names = self.members.get(self.room, [])
         items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
-        self.member_list.value = (f"<b>here ({len(names)})</b><ul style='margin:0;"
+        self.member_list.value = translate(f"<b>here ({len(names)})</b><ul style='margin:0;"
                                   f"padding-left:16px;overflow-wrap:anywhere;"
                                   f"line-height:1.4'>{items}</ul>") if self.room else ""
 
@@ -428,7 +436,7 @@ class ChatPanel(widgets.VBox):
             self._tick = None
         text, wait = str(change), self.client.next_try_in
         if change.status is Status.RECONNECTING and wait is not None and wait > 0:
-            text = f"reconnecting in {math.ceil(wait)} s"
+            text = translate(f"reconnecting in {math.ceil(wait)} s")
             # at the next whole second, the line says one second less
             self._tick = self._loop.call_later(wait - math.floor(wait) or 1.0,
                                                self._show_status, change)
@@ -464,8 +472,8 @@ class ChatPanel(widgets.VBox):
         self.members[room] = members
         if known:
             for name in sorted(set(members) - before):
-                self._add(room, make_row(protocol.PRESENCE, f"{name} joined"))
+                self._add(room, make_row(protocol.PRESENCE, translate(f"{name} joined")))
             for name in sorted(before - set(members)):
-                self._add(room, make_row(protocol.PRESENCE, f"{name} left"))
+                self._add(room, make_row(protocol.PRESENCE, translate(f"{name} left")))
         if room == self.room:
             self._refresh_members()

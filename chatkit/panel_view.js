@@ -31,10 +31,12 @@ export default {
     const input = document.createElement("input");
     input.type = "text";
     input.className = "chatkit-input";
-    input.setAttribute("aria-label", "message");
+    // The view's words come from Python, in chatkit's language (panel.py: ChatView.labels).
+    const label = (key, english) => (model.get("labels") || {})[key] || english;
+    input.setAttribute("aria-label", label("message", "message"));
     const send = document.createElement("button");
     send.className = "chatkit-send";
-    send.textContent = "Send";
+    send.textContent = label("send", "Send");
     line.append(input, send);
     el.append(log, more, line);
 
@@ -42,7 +44,8 @@ export default {
     const nearBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     const showUnread = () => {
       more.hidden = unread === 0;
-      more.textContent = `${unread} new message${unread === 1 ? "" : "s"} ↓`;
+      more.textContent = unread === 1 ? label("one_new", "1 new message ↓")
+        : label("new", "{count} new messages ↓").replace("{count}", unread);
     };
     const trim = () => {
       while (log.childElementCount > model.get("max_messages")) log.firstElementChild.remove();

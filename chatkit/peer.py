@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import socketio
 
 from chatkit import protocol
+from chatkit.language import translate
 from chatkit.protocol import ChatError, ConnectionRefused, Message, Notice, Presence, Welcome
 
 __all__ = ["DEFAULT_MAX_EVENTS", "MAX_STATUSES", "CannotConnect", "Event", "Inbox",
@@ -78,7 +79,9 @@ class StatusChange:
     detail: str | None = None
 
     def __str__(self) -> str:
-        return self.status.value + (f" ({self.detail})" if self.detail else "")
+        """"refused (Wrong join code ...)", in chatkit's language (chatkit.language)."""
+        status = translate(self.status.value)
+        return status + (f" ({translate(self.detail)})" if self.detail else "")
 
 
 class Peer:

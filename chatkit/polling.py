@@ -36,6 +36,7 @@ import aiohttp
 from aiohttp import web
 
 from chatkit import running
+from chatkit.language import translate
 from chatkit.websocket import WebSocket
 
 __all__ = [
@@ -252,10 +253,10 @@ async def measure(url: str, publisher: Publisher, intervals: Sequence[float] = (
         ws.close()
         await ws.closed(timeout)
     published = publisher.published[first:]
-    results = [_result(f"polling every {interval * 1000:g} ms", interval, len(seen),
+    results = [_result(translate(f"polling every {interval * 1000:g} ms"), interval, len(seen),
                        seen, published, first)
                for interval, seen in zip(intervals, polled, strict=True)]
-    results.append(_result("push", None, 1, pushed, published, first))
+    results.append(_result(translate("push"), None, 1, pushed, published, first))
     return results
 
 
@@ -275,17 +276,19 @@ def plot(results: Sequence[Result]):
         left.boxplot([delays], positions=[y], orientation="horizontal", whis=(0, 100),
                      widths=0.5, medianprops={"color": f"C{y}"})
         left.scatter(delays, [y] * len(delays), s=10, alpha=0.5, color=f"C{y}")
-        left.annotate(f"median {r.median * 1000:.3g} ms", (max(delays), y),
+        left.annotate(translate(f"median {r.median * 1000:.3g} ms"), (max(delays), y),
                       xytext=(8, 0), textcoords="offset points", va="center", fontsize=8)
         if r.interval:
             left.axvline(r.interval * 1000, color=f"C{y}", linestyle=":", linewidth=1)
     left.set(yticks=ys, yticklabels=names, xscale="log", xlim=(0.05, 5000),
-             xlabel="staleness: from publish to first sight (ms, log scale; dotted: interval)",
-             title="How old is what each client knows?")
-    right.barh(ys, [r.news for r in results], color="C2", label="brought news")
+             xlabel=translate("staleness: from publish to first sight (ms, log scale; "
+                              "dotted: interval)"),
+             title=translate("How old is what each client knows?"))
+    right.barh(ys, [r.news for r in results], color="C2", label=translate("brought news"))
     right.barh(ys, [r.messages - r.news for r in results], left=[r.news for r in results],
-               color="C7", label="nothing new")
-    right.set(xlabel="answers or pushed messages received", title="What each client handled")
+               color="C7", label=translate("nothing new"))
+    right.set(xlabel=translate("answers or pushed messages received"),
+              title=translate("What each client handled"))
     left.invert_yaxis()  # first result at the top, as in a table
     right.legend(loc="lower right")
     return fig

@@ -239,9 +239,10 @@ def chat_auth(name: str, *, code: str | None = None, session: str | None = None,
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def teacher_auth(token: str) -> dict:
-    """The ``auth`` of a connection to ``/teacher``."""
-    return {"token": token}
+def teacher_auth(token: str, language: str = "en") -> dict:
+    """The ``auth`` of a connection to ``/teacher``; ``language`` other than English
+    asks the server for its sentences in that language (``"lang"``)."""
+    return {"token": token} if language == "en" else {"token": token, "lang": language}
 
 
 def ok(**fields: Any) -> dict:

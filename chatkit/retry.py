@@ -25,6 +25,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from chatkit.language import translate
+
 __all__ = ["Backoff", "Retry", "seconds"]
 
 
@@ -99,7 +101,7 @@ class Retry:
 
     def describe(self) -> str:
         """The policy in words, for a status line or a log."""
-        end = "forever" if self.attempts is None else f"at most {self.attempts} tries"
+        end = translate("forever") if self.attempts is None else f"at most {self.attempts} tries"
         return (f"first wait up to {self.first:g} s, then {self.factor:g}x longer each time "
                 f"up to {self.cap:g} s, less up to {self.jitter:.0%} at random; {end}")
 
@@ -236,12 +238,14 @@ class Reconnector:
         backoff = self.backoff
         while not self._stopped() and (wait := backoff.next_wait(now=now)) is not None:
             now, most = False, backoff.policy.attempts
-            tries = f"try {backoff.attempt}" + (f" of {most}" if most else "")
-            self._report(f"{tries} in {seconds(wait)}")
+            def report(when: str, attempt: int = backoff.attempt, most: int | None = most):
+                self._report(translate(f"try {attempt} of {most} {when}") if most
+                             else translate(f"try {attempt} {when}"))  # "try 3 in 8.0 s"
+            report(translate(f"in {seconds(wait)}"))
             await backoff.sleep()
             if self._stopped():
                 return
-            self._report(f"{tries} now")
+            report(translate("now"))
             try:
                 if await self._attempt():
                     return

@@ -36,6 +36,7 @@ from chatkit.cluster import Cluster
 from chatkit.effects import Disconnect, Effect, Emit, Enter, Exit, Note
 from chatkit.engine import ChatManager, ChatRedisManager, SocketIOServer
 from chatkit.guard import Guard, Guarded
+from chatkit.language import LANGUAGES, current_language, translate
 from chatkit.limits import Limits
 from chatkit.moderation import Moderation
 from chatkit.namespaces import ChatNamespace, TeacherNamespace
@@ -106,6 +107,11 @@ class ChatServer:
             (under an IP address, ``localhost`` or this machine's name), a list adds
             pages to those, ``"*"`` allows every page. Non-browser clients are not affected.
 
+    Language:
+        language: ``"en"`` or ``"zh"``, the language of refusals, notices and the chat
+            page for a client that does not ask for one (``"lang"`` in its auth); None
+            (the default) is chatkit's :func:`chatkit.language.current_language`.
+
     Attributes:
         rules: the :class:`chatkit.chat.Chat` that decides everything.
         moderation: the teacher's tools (:class:`chatkit.moderation.Moderation`).
@@ -130,7 +136,8 @@ class ChatServer:
                  client_ids_per_name: int = DEFAULT_CLIENT_IDS_PER_NAME,
                  redis: str | None = None, redis_prefix: str = "chatkit:",
                  ping_interval: float = 25, ping_timeout: float = 20,
-                 cors_allowed_origins: str | list[str] | None = None):
+                 cors_allowed_origins: str | list[str] | None = None,
+                 language: str | None = None):
         if sum(option is not None for option in (db, store, redis)) > 1:
             raise ValueError("give either db (a file name), store or redis, not several")
         self.cluster = None if redis is None else Cluster(
@@ -154,6 +161,11 @@ class ChatServer:
             door=self._door)
         self.sio.register_namespace(ChatNamespace(self))
         self.sio.register_namespace(TeacherNamespace(self))
+        self.language = language or current_language()
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language is one of {', '.join(LANGUAGES)}, not {language!r}")
+        #: The language each connection asked for (by sid), where it asked for one.
+        self.languages: dict[str, str] = {}
         self.app = web.Application()
         self.sio.attach(self.app)
         add_pages(self.app)
@@ -174,6 +186,10 @@ class ChatServer:
         self._closing: set[asyncio.Task] = set()  # transports closed after wrong tries
         self._shut_down = False
         self._cleaned_up = False
+
+    def language_of(self, sid: str | None) -> str:
+        """The language to word sentences in for connection ``sid`` (None: everyone)."""
+        return self.languages.get(sid, self.language) if sid else self.language
 
     @property
     def join_code(self) -> str | None:
@@ -225,6 +241,8 @@ class ChatServer:
                 case Emit(event=protocol.PRESENCE, data=data, room=str(room), skip=skip):
                     await self.presence(room, len(data["members"]), data, skip)
                 case Emit(event=event, data=data, to=to, room=room, skip=skip):
+                    if event == protocol.NOTICE and to is not None:  # the server's own words
+                        data = {**data, "text": translate(data["text"], self.language_of(to))}
                     await self.sio.emit(event, data, to=to, skip_sid=skip,
                                         room=None if room is None else _sio_room(room),
                                         namespace=protocol.CHAT)
@@ -263,7 +281,7 @@ class ChatServer:
             for effect in turned_away.effects:  # its summary log line, now and then
                 self.log.append(effect.line)
                 logger.info("%s", effect.line)
-            return str(turned_away), turned_away.wait
+            return translate(str(turned_away), self.language), turned_away.wait
         return None
 
     def _here(self, conn: str) -> bool:

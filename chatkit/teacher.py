@@ -14,6 +14,7 @@ docs/protocol.md's teacher namespace::
 from __future__ import annotations
 
 from chatkit import protocol, running
+from chatkit.language import current_language, translate
 from chatkit.peer import Peer, Status
 from chatkit.protocol import ChatError, ConnectionRefused, Notice
 
@@ -45,7 +46,7 @@ class TeacherClient(Peer):
         await running.track(f"teacher:{name}", teacher.disconnect)
         teacher._set_status(Status.CONNECTING)
         try:
-            await teacher._connect_once(url, protocol.teacher_auth(token))
+            await teacher._connect_once(url, protocol.teacher_auth(token, current_language()))
         except ChatError as problem:
             refused = isinstance(problem, ConnectionRefused)
             teacher._set_status(Status.REFUSED if refused else Status.DISCONNECTED, str(problem))
@@ -79,11 +80,11 @@ class TeacherClient(Peer):
         """Leave; safe to call more than once. Note: this method is a coroutine."""
         await self.sio.shutdown()
         if self.status is not Status.REFUSED:
-            self._set_status(Status.DISCONNECTED, "client disconnect")
+            self._set_status(Status.DISCONNECTED, translate("client disconnect"))
 
     def _on_disconnect(self, reason: str | None = None) -> None:
         if self.status is Status.CONNECTED:
-            self._set_status(Status.DISCONNECTED, f"connection lost ({reason})")
+            self._set_status(Status.DISCONNECTED, translate(f"connection lost ({reason})"))
 
     def __repr__(self) -> str:
         return f"<TeacherClient {self.name!r} to {self.url}: {self._status}>"

@@ -6,6 +6,7 @@ this is the interoperability check the protocol promises: any socket.io client c
 """
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chatkit import protocol
-from chatkit.client import ChatClient
+from chatkit.client import ChatClient, TeacherClient
 from chatkit.server import ChatServer
 from tests.conftest import timeout
 
@@ -104,3 +105,72 @@ async def test_the_documented_javascript_client_comes_back_after_a_server_restar
         if process.returncode is None:
             process.kill()
         await process.wait()
+
+
+CHINESE_STUDENT = """
+import { io } from "socket.io-client";
+const [url, code] = process.argv.slice(2);
+const show = (what, text) => console.log(JSON.stringify({ what, text }));
+const connect = (auth) => io(`${url}/chat`, { auth, transports: ["websocket"], reconnection: false });
+
+const wrong = connect({ name: "li", code: "nope" });
+show("wrong code", await new Promise((done) => wrong.on("connect_error", (err) => done(err.message))));
+wrong.close();
+
+const li = connect({ name: "li", code });
+li.on("notice", (notice) => show("notice", notice.text));
+await new Promise((done) => li.on("connect", done));
+await li.emitWithAck("join", { room: "lobby" });
+await li.emitWithAck("say", { room: "lobby", text: "first" });
+show("too fast", (await li.emitWithAck("say", { room: "lobby", text: "second" })).error);
+show("ready", "");
+await new Promise((done) => process.stdin.once("data", done));  // the teacher mutes li
+show("muted", (await li.emitWithAck("say", { room: "lobby", text: "third" })).error);
+li.close();
+process.exit(0);
+"""
+
+
+async def test_serve_lang_zh_refuses_the_official_javascript_client_in_chinese(node, tmp_path):
+    """`python -m chatkit serve --lang zh`: the official socket.io client, which asks for
+    no language, hears a wrong join code, "too fast" and "muted" in Chinese, with the
+    numbers a student needs; the notices (slow down, muted) too."""
+    from chatkit.classroom import ServerProcess
+
+    server = await ServerProcess.start("--lang", "zh", "--join-code", "maple-otter-42",
+                                       "--rate", "0.2", "--burst", "1", name="zh-serve")
+    script = tmp_path / "student.mjs"
+    script.write_text(CHINESE_STUDENT)
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES)
+    process = await asyncio.create_subprocess_exec(
+        node, str(script), server.url, "maple-otter-42", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    heard: dict[str, list[str]] = {}
+
+    async def read_until(wanted: str) -> None:
+        while wanted not in heard:
+            line = await asyncio.wait_for(process.stdout.readline(), timeout(20))
+            assert line, f"node ended before {wanted!r}: {heard} {await process.stderr.read()}"
+            said = json.loads(line)
+            heard.setdefault(said["what"], []).append(said["text"])
+
+    try:
+        await read_until("ready")
+        teacher = await TeacherClient.connect(server.url, token=server.teacher_token)
+        await teacher.mute("li", seconds=60)
+        process.stdin.write(b"\n")
+        await read_until("muted")
+        await teacher.disconnect()
+        assert await asyncio.wait_for(process.wait(), timeout(10)) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await server.stop()
+    chinese = re.compile(r"[\u4e00-\u9fff]")
+    for what in ("wrong code", "too fast", "muted"):
+        [text] = heard[what]
+        assert chinese.search(text) and not re.search(r"[A-Za-z]{4}", text), (what, text)
+    assert re.search(r"\d", heard["too fast"][0]), heard["too fast"]  # how long to wait
+    notices = heard["notice"]
+    assert len(notices) == 2 and all(chinese.search(notice) for notice in notices), notices
+    assert "60" in notices[1], notices

@@ -7,6 +7,7 @@ source builds, and that "Run all" twice in one kernel gives the same outputs aga
 
 import configparser
 import re
+import sys
 from pathlib import Path
 
 import jupytext
@@ -15,8 +16,27 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+ENGLISH = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+CHINESE = sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]-*.ipynb"))
+NOTEBOOKS = ENGLISH + CHINESE
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]-*.py"))
+
+
+def edition_id(path: Path) -> str:
+    return f"zh/{path.stem}" if path.parent.name == "zh" else path.stem
+
+
+def built(path: Path):
+    """What the committed notebook ``path`` must hold: its source's cells (the Chinese
+    edition's: built by notebooks/editions.py)."""
+    if path.parent.name == "zh":
+        sys.path.insert(0, str(ROOT / "notebooks"))
+        try:
+            import editions
+        finally:
+            sys.path.remove(str(ROOT / "notebooks"))
+        return editions.build(path.stem, "zh")
+    return jupytext.read(ROOT / "notebooks" / "src" / f"{path.stem}.py")
 
 
 def sanitizer():
@@ -51,25 +71,26 @@ def comparable_outputs(cell, sanitize) -> list[str]:
 
 
 def test_there_are_notebooks_and_each_has_a_source():
-    """Every committed notebook has its notebooks/src/*.py, and the reverse."""
-    assert NOTEBOOKS, "no notebooks found"
-    assert [p.stem for p in NOTEBOOKS] == [p.stem for p in SOURCES]
+    """Every committed notebook has its notebooks/src/*.py, and the reverse; the Chinese
+    edition has every one too."""
+    assert ENGLISH, "no notebooks found"
+    assert [p.stem for p in ENGLISH] == [p.stem for p in SOURCES]
+    assert [p.stem for p in CHINESE] == [p.stem for p in SOURCES]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=edition_id)
 def test_notebook_matches_its_source_and_was_executed(path):
     """The committed notebook has its source's cells, every code cell executed in order."""
-    built = jupytext.read(ROOT / "notebooks" / "src" / f"{path.stem}.py")
     committed = nbformat.read(path, as_version=4)
     assert [(c.cell_type, c.source) for c in committed.cells] == \
-           [(c.cell_type, c.source) for c in built.cells], \
+           [(c.cell_type, c.source) for c in built(path).cells], \
         f"{path.name} is out of date: run `make notebooks NB={path.stem[:2]}`"
     counts = [c.execution_count for c in committed.cells
               if c.cell_type == "code" and c.source.strip()]
     assert counts == list(range(1, len(counts) + 1)), "run `make notebooks` and commit"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=edition_id)
 def test_running_all_twice_in_one_kernel_gives_the_same_outputs(path):
     """Run all, then run all again in the same kernel: no error, the same outputs."""
     notebook = nbformat.read(path, as_version=4)

@@ -9,6 +9,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge names that differ from PyPI names
 CONDA_NAMES = {"redis": "redis-py"}
+# not on conda-forge: conda gets them through `pip: -e .` (environment.yml says so)
+PIP_ONLY = {"pylopdf-fonts-zh-cn"}
 
 
 def pyproject():
@@ -24,6 +26,9 @@ def pip_requirements() -> dict[str, str]:
         if ";" in spec:  # only on some platforms: conda gets it through `pip: -e .`
             continue
         name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(.*)", spec.replace(" ", "")).groups()
+        if name.lower() in PIP_ONLY:
+            assert name in (ROOT / "environment.yml").read_text(), f"say so for {name}"
+            continue
         parsed[CONDA_NAMES.get(name.lower(), name.lower())] = version
     return parsed
 

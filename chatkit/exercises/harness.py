@@ -28,6 +28,7 @@ from typing import Any
 import socketio
 
 from chatkit import running
+from chatkit.language import translate
 from chatkit.sio import serve as serve_socketio
 from chatkit.sio import settle
 
@@ -39,8 +40,16 @@ class CheckFailed(AssertionError):
     code: IPython renders an exception that has ``_render_traceback_`` with it.
     """
 
+    def __init__(self, message: str) -> None:
+        super().__init__(translate(message))  # in the kernel's language (chatkit.language)
+
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[1;31mNot yet:\x1b[0m {self}"]
+        return [f"\x1b[1;31m{translate('Not yet:')}\x1b[0m {self}"]
+
+
+def right(message: str) -> None:
+    """Print a check's verdict on a right answer ("Right: ..."), in the kernel's language."""
+    print(translate(message))
 
 
 def hint(condition: bool, message: str) -> None:

@@ -121,6 +121,9 @@ def jupyterlab(browser, tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         shutil.copy(notebook, root / notebook.name)
+    (root / "zh").mkdir()  # the Chinese edition, one folder down as in workspace/
+    for notebook in (ROOT / "notebooks" / "zh").glob("*.ipynb"):
+        shutil.copy(notebook, root / "zh" / notebook.name)
     lab = JupyterLab(root, tmp_path_factory.mktemp("jupyter-home"))
     try:
         lab.wait_ready()

@@ -1,0 +1,346 @@
+"""The language chatkit speaks to a person: English, or Chinese in the Chinese edition.
+
+Introduced in notebook 00 of the Chinese edition (notebooks/zh/), whose second cell is::
+
+    import chatkit
+    chatkit.use_language("zh")   # hints, plots, panels and in-kernel servers speak Chinese
+
+English stays the source of every sentence: the code words them, in English, as before.
+A catalogue per module (``chatkit/locale/zh/<module>.json``) maps each English sentence,
+as its source writes it (``"You are not in room {room!r}."``), to its translation, and
+:func:`translate` turns a finished English sentence into the language asked for, so the
+rules need not know who reads them. The server translates per connection: a client that
+sends ``"lang": "zh"`` in its auth hears its refusals and notices in Chinese, whatever the
+server's own language (``python -m chatkit serve --lang zh``).
+
+    >>> translate("Wrong join code.", "zh")
+    '加入码不对。'
+
+``make translations`` brings the catalogues up to date with the code: a new sentence
+gets an empty translation (a test fails until it is filled in), a gone one goes.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import contextvars
+import functools
+import itertools
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["LANGUAGES", "current_language", "language_in", "speaking", "translate",
+           "use_language"]
+
+#: The languages chatkit speaks; the first is the default.
+LANGUAGES = ("en", "zh")
+PACKAGE = Path(__file__).resolve().parent
+LOCALE = PACKAGE / "locale"
+#: The modules whose sentences reach a learner (the others speak to the teacher's
+#: terminal or to programmers, in English).
+TRANSLATED = ("limits", "chat", "moderation", "guard", "namespaces", "protocol", "peer",
+              "client", "retry", "panel", "polling", "fanout", "roommap", "websocket", "sio",
+              "running", "resume", "pagecode", "exercises")
+
+_process_language = "en"
+_speaking: contextvars.ContextVar[str | None] = contextvars.ContextVar("speaking", default=None)
+
+
+def use_language(language: str) -> None:
+    """Speak ``language`` ("en" or "zh") from now on in this kernel or program: check
+    hints, plots (with a CJK font for matplotlib), the chat panel, and the servers it
+    starts.
+
+    >>> use_language("zh")   # the Chinese notebooks' second cell
+    """
+    global _process_language
+    _process_language = _checked(language)
+    if language == "zh":
+        use_cjk_font()
+    _show_errors_in(language)
+
+
+def _show_errors_in(language: str) -> None:
+    """In IPython, show the message of an error chatkit raised in ``language``: the
+    sentences chatkit words for a learner ("cannot send yet: the socket is still
+    connecting ...") are in the catalogues like the rest."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    if language == "en":
+        shell.set_custom_exc((), None)
+        return
+
+    def translated(shell, kind, error, traceback, tb_offset=None):
+        if error.args and isinstance(error.args[0], str):
+            error.args = (translate(error.args[0]), *error.args[1:])
+        if hasattr(error, "_render_traceback_"):  # a check's hint: one line, no traceback
+            return error._render_traceback_()
+        return shell.InteractiveTB.structured_traceback(kind, error, traceback,
+                                                        tb_offset=tb_offset)
+
+    shell.set_custom_exc((Exception,), translated)
+
+
+def current_language() -> str:
+    """The language in force here: :func:`speaking`'s, else :func:`use_language`'s."""
+    return _speaking.get() or _process_language
+
+
+@contextlib.contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Speak ``language`` inside the ``with`` block only (None: no change)."""
+    token = _speaking.set(_checked(language) if language else _speaking.get())
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def language_in(auth: object) -> str | None:
+    """The language a client asked for in its auth (``"lang": "zh"``), if chatkit speaks it.
+    Anything else is no choice: the server's language applies (as with Accept-Language,
+    an unknown language is not an error)."""
+    asked = auth.get("lang") if isinstance(auth, dict) else None
+    if isinstance(asked, str) and asked.lower().split("-")[0] in LANGUAGES:
+        return asked.lower().split("-")[0]
+    return None
+
+
+def _checked(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValueError(f"chatkit speaks {' and '.join(LANGUAGES)}, not {language!r}")
+    return language
+
+
+def translate(sentence: str, language: str | None = None) -> str:
+    """``sentence``, worded in English by chatkit's code, in ``language`` (default: the
+    :func:`current_language`). A sentence the catalogue does not know is returned as it
+    is: text a person wrote (an announcement, a chat message) is never changed.
+
+    >>> translate("You are not in room 'lobby'.", "zh")
+    "你不在房间 'lobby' 里。"
+    """
+    language = language or current_language()
+    if language == "en" or not sentence:
+        return sentence
+    found = _translated(sentence, language, depth=0)
+    if found is None and "\n" in sentence:
+        lines = [_translated(line, language, 0) or line for line in sentence.split("\n")]
+        return "\n".join(lines)
+    return sentence if found is None else found
+
+
+def _translated(sentence: str, language: str, depth: int) -> str | None:
+    for pattern, placeholders, target in _patterns(language):
+        matched = pattern.fullmatch(sentence)
+        if matched is None:
+            continue
+        values = {}
+        for name, value in zip(placeholders, matched.groups(), strict=True):
+            nested = _translated(value, language, depth + 1) if depth < 2 else None
+            values.setdefault(name, value if nested is None else nested)
+        return "".join(values.get(part, "") if is_slot else part
+                       for is_slot, part in _parts(target))
+    return None
+
+
+def _parts(template: str) -> list[tuple[bool, str]]:
+    """A template in literal text and ``{placeholder}`` slots; ``{{`` and ``}}`` are
+    literal braces, as in an f-string."""
+    parts, literal, i = [], [], 0
+    while i < len(template):
+        pair = template[i:i + 2]
+        if pair in ("{{", "}}"):
+            literal.append(pair[0])
+            i += 2
+        elif template[i] == "{":
+            depth, j = 0, i
+            while j < len(template):
+                depth += {"{": 1, "}": -1}.get(template[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            if literal:
+                parts.append((False, "".join(literal)))
+                literal = []
+            parts.append((True, template[i + 1:j]))
+            i = j + 1
+        else:
+            literal.append(template[i])
+            i += 1
+    if literal:
+        parts.append((False, "".join(literal)))
+    return parts
+
+
+@functools.cache
+def _patterns(language: str) -> list[tuple[re.Pattern, list[str], str]]:
+    """Each English template as a pattern, most literal text first (so that the most
+    specific one wins), with its slots' names and its translation."""
+    found = []
+    for english, target in catalogue(language).items():
+        parts = _parts(english)
+        if not target or not _anchored(parts):
+            continue
+        regex = "".join("(.*?)" if slot else re.escape(text) for slot, text in parts)
+        found.append((sum(len(text) for slot, text in parts if not slot),
+                      re.compile(regex, re.S), [text for slot, text in parts if slot], target))
+    found.sort(key=lambda item: -item[0])
+    return [item[1:] for item in found]
+
+
+def _anchored(parts: list[tuple[bool, str]]) -> bool:
+    """Whether a template begins or ends with words of its own: "{a} in {b}" would
+    match half the sentences people write, and change text that nobody translated."""
+    ends = [parts[0], parts[-1]] if parts else []
+    return all(not slot for slot, _ in parts) or any(
+        not slot and len(text.strip()) >= 2 for slot, text in ends)
+
+
+@functools.cache
+def catalogue(language: str) -> dict[str, str | None]:
+    """Every English template and its translation into ``language`` (None: not for a
+    learner's eyes, it stays English)."""
+    merged: dict[str, str | None] = {}
+    for path in sorted((LOCALE / language).glob("*.json")):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
+
+
+def use_cjk_font() -> None:
+    """Let matplotlib draw Chinese: the Noto Sans SC that the course installs
+    (``pylopdf-fonts-zh-cn``), else a CJK font the system has."""
+    from matplotlib import font_manager, rcParams  # only a plotting kernel needs it
+
+    try:
+        from pylopdf_fonts_zh_cn import sans_path
+        font_manager.fontManager.addfont(str(sans_path()))
+        family = font_manager.FontProperties(fname=str(sans_path())).get_name()
+    except ImportError:
+        names = {font.name for font in font_manager.fontManager.ttflist}
+        family = next((name for name in ("Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC",
+                                         "WenQuanYi Micro Hei", "PingFang SC",
+                                         "Microsoft YaHei") if name in names), None)
+        if family is None:
+            print("No Chinese font found: plots will show boxes. Run `make setup` again.",
+                  file=sys.stderr)
+            return
+    rcParams["font.sans-serif"] = [family, *[f for f in rcParams["font.sans-serif"]
+                                             if f != family]]
+    rcParams["font.family"] = "sans-serif"
+
+
+# ---- the catalogues, kept up to date with the code ---------------------------------------
+
+def module_name(path: Path) -> str:
+    """A catalogue's name for a source file: ``limits``, ``exercises.rooms``."""
+    return ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+
+
+def translated_sources() -> list[Path]:
+    """The source files whose sentences have translations."""
+    paths = []
+    for name in TRANSLATED:
+        folder = PACKAGE / name
+        paths += sorted(p for p in folder.glob("*.py") if p.name != "__init__.py") \
+            if folder.is_dir() else [PACKAGE / f"{name}.py"]
+    return paths
+
+
+def templates_in(source: str) -> list[str]:
+    """The sentences of a module's source, as templates: every string or f-string of three
+    words or more (an f-string's ``{expression}`` kept as written), and every argument of
+    a ``translate(...)`` call; not docstrings, not what goes to a logger."""
+    tree = ast.parse(source)
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(body[0].value, ast.Constant):
+            skip.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id == "logger":
+            skip.update(id(inner) for inner in ast.walk(node))
+        if isinstance(node, ast.JoinedStr):
+            skip.update(id(inner) for inner in ast.walk(node) if inner is not node)
+    labels = {id(arg) for node in ast.walk(tree) if isinstance(node, ast.Call)
+              and getattr(node.func, "id", getattr(node.func, "attr", "")) == "translate"
+              for arg in node.args[:1]}
+    found = []
+    nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.expr)),
+                   key=lambda node: (node.lineno, node.col_offset))
+    for node in nodes:
+        if id(node) in skip and id(node) not in labels:
+            continue
+        template = _template(node)
+        words = [word for word in re.sub(r"\{[^{}]*\}", " ", template or "").split()
+                 if re.search(r"[A-Za-z]{2}", word)]
+        if template and (len(words) >= 3 or id(node) in labels) and template not in found:
+            found.append(template)
+    return found
+
+
+_FORMAT_SLOT = re.compile(r"(\{[A-Za-z_]\w*(?:![rsa])?(?::[^{}]*)?\})")
+
+
+def _template(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        # A plain string's braces are literal, but for str.format's {name} slots.
+        pieces = _FORMAT_SLOT.split(node.value)
+        return "".join(piece if odd else piece.replace("{", "{{").replace("}", "}}")
+                       for odd, piece in zip(itertools.cycle((False, True)), pieces))
+    if isinstance(node, ast.JoinedStr):
+        out = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                out.append(value.value.replace("{", "{{").replace("}", "}}"))
+                continue
+            slot = ast.unparse(value.value)
+            if value.conversion != -1:
+                slot += "!" + chr(value.conversion)
+            if value.format_spec is not None:
+                slot += ":" + "".join(
+                    part.value if isinstance(part, ast.Constant)
+                    else "{" + ast.unparse(part.value) + "}"
+                    for part in value.format_spec.values)
+            out.append("{" + slot + "}")
+        return "".join(out)
+    return None
+
+
+def update_catalogues(language: str = "zh") -> dict[str, int]:
+    """Bring ``locale/<language>/*.json`` up to date with the code: keep translations,
+    add new sentences untranslated (""), drop gone ones. Returns the untranslated count
+    per catalogue."""
+    folder = LOCALE / language
+    folder.mkdir(parents=True, exist_ok=True)
+    left = {}
+    for path in translated_sources():
+        name = module_name(path)
+        target = folder / f"{name}.json"
+        old = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
+        new = {template: old.get(template, "") for template in templates_in(path.read_text())}
+        target.write_text(json.dumps(new, ensure_ascii=False, indent=1) + "\n",
+                          encoding="utf-8")
+        left[name] = sum(1 for text in new.values() if text == "")
+    return left
+
+
+def main() -> None:
+    """``make translations``: update the catalogues, say what is left to translate."""
+    for name, count in update_catalogues().items():
+        if count:
+            print(f"{name}: {count} sentences to translate")
+
+
+if __name__ == "__main__":
+    main()

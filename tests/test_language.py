@@ -1,0 +1,178 @@
+"""chatkit speaks Chinese where a person reads it: the catalogues match the code, each
+translation keeps its sentence's slots, and the server words refusals and notices in the
+language each connection asked for (or its own, ``--lang``), on real sockets."""
+
+import asyncio
+import json
+import re
+
+import pytest
+import socketio
+from matplotlib import font_manager, ft2font, rcParams
+
+from chatkit import language, protocol
+from chatkit.client import ChatClient, TeacherClient
+from chatkit.language import (
+    LOCALE,
+    _parts,
+    current_language,
+    language_in,
+    module_name,
+    speaking,
+    templates_in,
+    translate,
+    translated_sources,
+    use_language,
+)
+from chatkit.limits import Limits
+from chatkit.peer import Status
+from chatkit.protocol import ConnectionRefused
+from chatkit.server import ChatServer
+from tests.conftest import timeout
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CATALOGUES = sorted((LOCALE / "zh").glob("*.json"))
+
+
+def slots(template: str) -> set[str]:
+    return {text for slot, text in _parts(template) if slot}
+
+
+@pytest.fixture(autouse=True)
+def english_again():
+    """use_language sets the process's language: every test leaves English behind."""
+    yield
+    use_language("en")
+
+
+@pytest.mark.parametrize("path", translated_sources(), ids=module_name)
+def test_each_catalogue_holds_its_modules_sentences_all_translated(path):
+    """locale/zh/<module>.json has exactly the module's sentences (run `python -m
+    chatkit.language` after changing them) and none is left untranslated ("")."""
+    target = LOCALE / "zh" / f"{module_name(path)}.json"
+    entries = json.loads(target.read_text(encoding="utf-8"))
+    assert sorted(entries) == sorted(templates_in(path.read_text())), \
+        f"run `python -m chatkit.language` and translate what it adds to {target.name}"
+    untranslated = [english for english, chinese in entries.items() if chinese == ""]
+    assert untranslated == []
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda path: path.stem)
+def test_each_translation_keeps_its_slots_and_is_chinese(path):
+    """A translation has its English sentence's {slots}, each one (order may change),
+    and Chinese in it; None means "not read by a person" and stays English."""
+    wrong = [(english, chinese) for english, chinese in
+             json.loads(path.read_text(encoding="utf-8")).items()
+             if chinese is not None and (slots(chinese) != slots(english)
+                                         or not CJK.search(chinese))]
+    assert wrong == []
+
+
+def test_the_hand_made_words_are_the_clients_statuses():
+    """words.json holds what code builds from values: the statuses' names."""
+    words = json.loads((LOCALE / "zh" / "words.json").read_text(encoding="utf-8"))
+    assert sorted(words) == sorted(status.value for status in Status)
+    assert str(language.catalogue("zh")["connected"])
+
+
+def test_an_english_sentence_becomes_chinese_with_its_values_and_nested_sentences():
+    """The finished sentence is matched with its template: values go where the Chinese
+    puts them, and a value that is itself a known sentence is translated too."""
+    assert translate("You are not in room 'lobby'.", "en") == "You are not in room 'lobby'."
+    chinese = translate("You are not in room 'lobby'.", "zh")
+    assert "'lobby'" in chinese and CJK.search(chinese) and "room" not in chinese
+    nested = translate("A name is text, not a number (42).", "zh")
+    assert "42" in nested and not re.search(r"[A-Za-z]{3}", nested), nested
+    two_lines = translate("hello\nYou are not in room 'x'.", "zh")
+    assert two_lines.startswith("hello\n") and "'x'" in two_lines and CJK.search(two_lines)
+
+
+def test_a_sentence_nobody_translated_is_left_as_it_is():
+    """Text a person wrote (an announcement, a message) is never changed."""
+    for text in ["Break until 11:00", "你好", "", "{not a slot}"]:
+        assert translate(text, "zh") == text
+
+
+def test_the_language_in_force_and_what_a_client_may_ask_for():
+    """use_language for the kernel, speaking for a block, language_in for an auth."""
+    assert current_language() == "en"
+    with speaking("zh"):
+        assert current_language() == "zh"
+        assert translate("You are not in room 'a'.") != "You are not in room 'a'."
+    assert current_language() == "en"
+    with pytest.raises(ValueError, match="not 'fr'"):
+        use_language("fr")
+    assert [language_in(auth) for auth in [{"lang": "zh"}, {"lang": "zh-CN"}, {"lang": "ZH"},
+                                           {"lang": "fr"}, {"lang": 7}, {}, None, "zh"]] == \
+        ["zh", "zh", "zh", None, None, None, None, None]
+
+
+def test_in_chinese_matplotlib_has_a_glyph_for_every_character_of_the_plots():
+    """use_language("zh") gives matplotlib a font that draws each character of the
+    translated plot labels: no missing-glyph boxes."""
+    use_language("zh")
+    family = rcParams["font.sans-serif"][0]
+    path = font_manager.findfont(font_manager.FontProperties(family=family),
+                                 fallback_to_default=False)
+    font = ft2font.FT2Font(path)
+    labels = [text for text in json.loads((LOCALE / "zh" / "polling.json").read_text(
+        encoding="utf-8")).values() if text]
+    missing = {char for text in labels for char in text
+               if CJK.match(char) and font.get_char_index(ord(char)) == 0}
+    assert labels and missing == set()
+
+
+# ---- the server, on real sockets ---------------------------------------------------
+
+async def test_a_chinese_server_refuses_a_wrong_join_code_in_chinese():
+    """ChatServer(language="zh") (``serve --lang zh``): a client that asks for nothing
+    hears the refusal in Chinese; one that asks for English hears English."""
+    server = ChatServer(join_code="maple-otter-42", language="zh")
+    await server.start(name="zh-refusal")
+    try:
+        with pytest.raises(ConnectionRefused) as refused:
+            await ChatClient("ada", code="wrong", reconnect=False).connect(server.url)
+        assert CJK.search(str(refused.value)), refused.value
+        raw = socketio.AsyncClient()
+        heard = asyncio.get_running_loop().create_future()
+        raw.on("connect_error", lambda data: heard.set_result(data), namespace=protocol.CHAT)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await raw.connect(server.url, namespaces=[protocol.CHAT],
+                              auth={"name": "bo", "code": "wrong", "lang": "en"},
+                              transports=["websocket"])
+        said = await asyncio.wait_for(heard, timeout(5))
+        assert said["message"].startswith("Wrong join code"), said
+        await raw.disconnect()
+    finally:
+        await server.stop()
+
+
+async def test_each_connection_hears_its_own_language_from_an_english_server():
+    """An English server, two students: the one whose auth says "lang": "zh" gets its
+    error acks and its notices (slow down, muted) in Chinese, the other in English."""
+    server = ChatServer(teacher_token="t", limits=Limits(messages_per_second=0.5, burst=1))
+    await server.start(name="zh-per-connection")
+    try:
+        with speaking("zh"):  # ChatClient sends chatkit's language in its auth
+            li = await ChatClient("li", rooms=["lobby"]).connect(server.url)
+        bob = await ChatClient("bob", rooms=["lobby"]).connect(server.url)
+        li_sid = li.sio.get_sid(protocol.CHAT)
+        assert server.languages == {li_sid: "zh"}
+        for client, chinese in [(li, True), (bob, False)]:
+            await client.say("lobby", "one")
+            with pytest.raises(protocol.ChatError) as too_fast:
+                await client.say("lobby", "two")
+            assert bool(CJK.search(str(too_fast.value))) is chinese, too_fast.value
+            notice = await client.next(protocol.NOTICE, timeout=timeout(5))
+            assert bool(CJK.search(notice.data.text)) is chinese, notice.data.text
+        teacher = await TeacherClient.connect(server.url, token="t")
+        await teacher.mute("li", seconds=60)
+        muted = await li.next(protocol.NOTICE, timeout=timeout(5))
+        assert CJK.search(muted.data.text) and "60" in muted.data.text, muted.data.text
+        await teacher.disconnect()
+        await li.disconnect()
+        await asyncio.sleep(0.1)
+        assert server.languages == {}
+        await bob.disconnect()
+    finally:
+        await server.stop()
