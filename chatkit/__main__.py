@@ -109,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
              "terminal or a log file; the teacher's page shows it too)")
 
     where.add_argument(
-        "--lang", choices=LANGUAGES, default="en",
+        "--lang", choices=LANGUAGES,
         help="the language of the server's refusals and notices and of its pages "
-             "(default: en); a student's client may ask for another (\"lang\" in auth)")
+             "(default: English, and the pages in the browser's language); a student's "
+             "client may ask for another (\"lang\" in auth)")
 
     access = serve_command.add_argument_group("who may connect")
     codes = access.add_mutually_exclusive_group()
@@ -249,7 +250,7 @@ async def serve(*, host: str, port: int, join_code: str | None = None,
                 limits: Limits | None = None, guard: Guard | None = None,
                 cors_origins: Sequence[str] | None = None, ready_file: str | None = None,
                 certfile: str | None = None, keyfile: str | None = None,
-                qr: bool = True, language: str = "en") -> int:
+                qr: bool = True, language: str | None = None) -> int:
     """Serve until SIGINT or SIGTERM, then stop cleanly. Prints what the teacher needs
     (with a QR code of the students' link unless ``qr`` is False), then, with
     ``ready_file``, writes it there as JSON for a program (``--ready-file``).

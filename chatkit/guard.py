@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatkit.effects import Note
+from chatkit.language import phrase
 from chatkit.limits import Refused, TokenBucket, same_secret, seconds
 
 __all__ = ["Guard", "Guarded"]
@@ -215,7 +216,7 @@ class Guard:
             raise Refused("This chat needs a join code: ask your teacher for it.")
         right = isinstance(code, str) and same_secret(code.strip().casefold(),
                                                       expected.strip().casefold())
-        self.secret("join code", right=right, address=address, link=link, now=now,
+        self.secret(phrase("join code"), right=right, address=address, link=link, now=now,
                     wrong="Wrong join code: check it with your teacher.")
 
     def forget_link(self, link: Hashable) -> None:

@@ -33,7 +33,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "current_language", "language_in", "speaking", "translate",
+__all__ = ["LANGUAGES", "current_language", "language_in", "phrase", "speaking", "translate",
            "use_language"]
 
 #: The languages chatkit speaks; the first is the default.
@@ -133,24 +133,67 @@ def translate(sentence: str, language: str | None = None) -> str:
     if language == "en" or not sentence:
         return sentence
     found = _translated(sentence, language, depth=0)
-    if found is None and "\n" in sentence:
-        lines = [_translated(line, language, 0) or line for line in sentence.split("\n")]
-        return "\n".join(lines)
-    return sentence if found is None else found
+    return sentence if found is None else _tidy(found)
 
 
-def _translated(sentence: str, language: str, depth: int) -> str | None:
+def phrase(text: str) -> str:
+    """Mark ``text`` as words a person reads that end up inside a sentence ("a number
+    (5)" in "A room name is text, not a number (5)."): it is catalogued like the
+    sentences, and translated with the sentence it ends up in. Returns ``text``."""
+    return text
+
+
+#: Where one English sentence ends and the next begins ("... teacher. Wait 2 s ...").
+_NEXT_SENTENCE = re.compile(r"(?<=[.!?)])\s+(?=[A-Z\"'(`])")
+
+
+def _translated(text: str, language: str, depth: int) -> str | None:
+    """``text`` translated, keeping the spaces around it; a text of several lines or
+    sentences is translated piece by piece. None if no piece is known."""
+    core = text.strip()
+    if not core:
+        return None
+    found = _matched(core, language, depth)
+    if found is None:
+        for splitter, joiner in (("\n", "\n"), (_NEXT_SENTENCE, "")):
+            pieces = core.split(splitter) if isinstance(splitter, str) else splitter.split(core)
+            if len(pieces) > 1:
+                done = [_translated(piece, language, depth) for piece in pieces]
+                if any(done):
+                    # a piece nobody translated keeps the space English had before it
+                    found = joiner.join(
+                        piece if done_piece is None else done_piece
+                        for done_piece, piece in zip(done, [pieces[0]] + [
+                            piece if joiner else " " + piece for piece in pieces[1:]],
+                            strict=True))
+                    break
+    if found is None:
+        return None
+    start = text[:len(text) - len(text.lstrip())]
+    return start + found + text[len(text.rstrip()):]
+
+
+def _matched(sentence: str, language: str, depth: int) -> str | None:
     for pattern, placeholders, target in _patterns(language):
         matched = pattern.fullmatch(sentence)
         if matched is None:
             continue
         values = {}
         for name, value in zip(placeholders, matched.groups(), strict=True):
-            nested = _translated(value, language, depth + 1) if depth < 2 else None
+            nested = _translated(value, language, depth + 1) if depth < 3 else None
             values.setdefault(name, value if nested is None else nested)
         return "".join(values.get(part, "") if is_slot else part
                        for is_slot, part in _parts(target))
     return None
+
+
+_CJK_PUNCTUATION = "，。：；！？、）」』】”"
+
+
+def _tidy(text: str) -> str:
+    """No space next to Chinese punctuation (pieces glued with spaces in English)."""
+    text = re.sub(f"(?<=[{_CJK_PUNCTUATION}]) +", "", text)
+    return re.sub(r" +(?=[（，。：；！？、])", "", text)
 
 
 def _parts(template: str) -> list[tuple[bool, str]]:
@@ -188,7 +231,8 @@ def _patterns(language: str) -> list[tuple[re.Pattern, list[str], str]]:
     specific one wins), with its slots' names and its translation."""
     found = []
     for english, target in catalogue(language).items():
-        parts = _parts(english)
+        # Matched without the spaces around it: a text keeps its own (see _translated).
+        parts, target = _parts(english.strip()), (target or "").strip()
         if not target or not _anchored(parts):
             continue
         regex = "".join("(.*?)" if slot else re.escape(text) for slot, text in parts)
@@ -199,10 +243,11 @@ def _patterns(language: str) -> list[tuple[re.Pattern, list[str], str]]:
 
 
 def _anchored(parts: list[tuple[bool, str]]) -> bool:
-    """Whether a template begins or ends with words of its own: "{a} in {b}" would
-    match half the sentences people write, and change text that nobody translated."""
+    """Whether a template begins or ends with words of its own, or has many: "{a} in
+    {b}" would match half the sentences people write, and change what nobody translated."""
     ends = [parts[0], parts[-1]] if parts else []
-    return all(not slot for slot, _ in parts) or any(
+    words = sum(len(text.strip()) for slot, text in parts if not slot)
+    return all(not slot for slot, _ in parts) or words >= 12 or any(
         not slot and len(text.strip()) >= 2 for slot, text in ends)
 
 
@@ -256,6 +301,9 @@ def translated_sources() -> list[Path]:
     return paths
 
 
+_MARKERS = ("translate", "phrase")
+
+
 def templates_in(source: str) -> list[str]:
     """The sentences of a module's source, as templates: every string or f-string of three
     words or more (an f-string's ``{expression}`` kept as written), and every argument of
@@ -273,7 +321,7 @@ def templates_in(source: str) -> list[str]:
         if isinstance(node, ast.JoinedStr):
             skip.update(id(inner) for inner in ast.walk(node) if inner is not node)
     labels = {id(arg) for node in ast.walk(tree) if isinstance(node, ast.Call)
-              and getattr(node.func, "id", getattr(node.func, "attr", "")) == "translate"
+              and getattr(node.func, "id", getattr(node.func, "attr", "")) in _MARKERS
               for arg in node.args[:1]}
     found = []
     nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.expr)),

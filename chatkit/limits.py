@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chatkit.language import phrase
+
 __all__ = [
     "MAX_ID",
     "MAX_MUTE_SECONDS",
@@ -426,7 +428,7 @@ def unkeepable(text: str) -> str | None:
     """What in ``text`` no store can keep, as a person reads it, or None: a lone
     surrogate (half a UTF-16 pair: UTF-8, SQLite and Redis refuse it) or a NUL."""
     if "\x00" in text:
-        return "a NUL character (U+0000)"
+        return phrase("a NUL character (U+0000)")
     odd = None if text.isascii() else _SURROGATE.search(text)
     if odd is not None:
         return f"half of a UTF-16 pair on its own (U+{ord(odd.group()):04X})"
@@ -454,19 +456,20 @@ def seconds(wait: float) -> str:
 def kind(value: Any) -> str:
     """How a value reads in an error message: 'a number', 'nothing', 'a list'..."""
     if value is None:
-        return "nothing (null)"
+        return phrase("nothing (null)")
     if isinstance(value, bool):
-        return f"true/false ({str(value).lower()})"
+        return phrase(f"true/false ({str(value).lower()})")
     if isinstance(value, int) and not -10**15 < value < 10**15:  # never 4,000 digits
-        return f"a huge number (about {int(value.bit_length() * math.log10(2)) + 1:,} digits)"
+        return phrase(f"a huge number (about {int(value.bit_length() * math.log10(2)) + 1:,} "
+                      f"digits)")
     if isinstance(value, int | float):
-        return f"a number ({value})"
+        return phrase(f"a number ({value})")
     if isinstance(value, str):
-        return f"the text {value[:40]!r}"
+        return phrase(f"the text {value[:40]!r}")
     if isinstance(value, list | tuple):
-        return "a list"
+        return phrase("a list")
     if isinstance(value, dict):
-        return "an object"
+        return phrase("an object")
     if isinstance(value, bytes):
-        return "binary data"
+        return phrase("binary data")
     return type(value).__name__

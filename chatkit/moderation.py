@@ -25,6 +25,7 @@ from chatkit import protocol
 from chatkit.chat import Chat
 from chatkit.effects import Disconnect, Emit, Note, Result, Rooms
 from chatkit.guard import Guarded
+from chatkit.language import phrase
 from chatkit.limits import (
     MAX_MUTE_SECONDS,
     Refused,
@@ -158,7 +159,7 @@ class Moderation:
             raise Refused('The teacher\'s tools need the teacher token: connect with auth '
                           '{"token": "..."}. It was printed when the server started.')
         self.chat.guard.secret(
-            "teacher token", right=isinstance(token, str) and same_secret(token.strip(),
+            phrase("teacher token"), right=isinstance(token, str) and same_secret(token.strip(),
                                                                           self.token),
             address=address, link=link, now=self.chat.now(),
             wrong="Wrong teacher token: check what the server printed at start.",

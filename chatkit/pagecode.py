@@ -42,6 +42,8 @@ from urllib.parse import urlsplit
 import anywidget
 import traitlets
 
+from chatkit.language import translate
+
 __all__ = ["PageCode", "SOCKETIO_CLIENT", "from_this_computer"]
 
 logger = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ class PageCode(anywidget.AnyWidget):
             seen = "no page has run it yet (it runs where a browser shows the notebook)"
         else:
             seen = f"the page at {self.origin} logged {len(self.events)} line(s)"
-        return f"PageCode({lines} lines of JavaScript for {self.url}: {seen})"
+        return translate(f"PageCode({lines} lines of JavaScript for {self.url}: {seen})")
 
     def _on_page_message(self, _widget, content: dict, _buffers) -> None:
         # ipykernel may call this outside the cells' loop: only plain appends and a send.

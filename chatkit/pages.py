@@ -25,7 +25,7 @@ from urllib.parse import quote
 import segno
 from aiohttp import web
 
-__all__ = ["PAGES", "SECURITY_HEADERS", "STATIC", "VENDORED_CLIENT", "add_pages",
+__all__ = ["HTML_LANG", "PAGES", "SECURITY_HEADERS", "STATIC", "VENDORED_CLIENT", "add_pages",
            "join_link", "qr_data_uri", "qr_text", "vendored_client_version"]
 
 #: Where the pages, their scripts and styles, and the vendored client live.
@@ -36,6 +36,12 @@ VENDORED_CLIENT = STATIC / "vendor" / "socket.io.min.js"
 
 #: Page address -> the HTML file that answers it.
 PAGES = {"/": "chat.html", "/teacher": "teacher.html"}
+
+#: The chat page's ``<html lang>`` for each language it speaks (its sentences are in
+#: ``chat-text.js``): the page starts in the server's language, unless the address
+#: (``?lang=en``), the student's own choice on the page or, with no server language,
+#: the browser's says otherwise.
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
 
 #: Sent with every page and file: no script but the server's own files runs (a message
 #: that smuggles in ``<script>`` or ``onerror=`` does nothing even if it reached the DOM
@@ -97,23 +103,40 @@ def _files() -> dict[str, Path]:
             if path.is_file() and path.suffix in _CONTENT_TYPES}
 
 
-def _respond(path: Path, *, shareable: bool = False) -> web.Response:
+def _respond(path: Path, *, shareable: bool = False, body: bytes | None = None) -> web.Response:
     headers = dict(SECURITY_HEADERS)
     if shareable:
         headers["Access-Control-Allow-Origin"] = "*"
     content_type = _CONTENT_TYPES[path.suffix]
-    return web.Response(body=path.read_bytes(), headers=headers, content_type=content_type,
-                        charset="utf-8")
+    return web.Response(body=path.read_bytes() if body is None else body, headers=headers,
+                        content_type=content_type, charset="utf-8")
 
 
-def add_pages(app: web.Application) -> None:
+def _in_language(html: str, language: str | None) -> bytes:
+    """The chat page with the ``lang`` of its ``<html>`` tag set to ``language``'s
+    (no ``lang`` for None: the browser's language decides)."""
+    lang = "" if language is None else f' lang="{HTML_LANG[language]}"'
+    return re.sub(r"<html(\s+lang=\"[^\"]*\")?>", f"<html{lang}>", html, count=1).encode()
+
+
+def add_pages(app: web.Application, *, language: str | None = "en") -> None:
     """Serve the chat page at ``/``, the teacher's page at ``/teacher`` and their files
     under ``/static/`` from ``app`` (GET and HEAD; aiohttp answers 405 to other methods,
-    and an unknown file is 404)."""
+    and an unknown file is 404).
+
+    ``language`` ("en" or "zh") is the one the chat page starts in (its ``<html lang>``);
+    None leaves the choice to the browser's language. A student may still pick another
+    on the page, or with ``?lang=zh`` in the address.
+    """
+    if language is not None and language not in HTML_LANG:
+        raise ValueError(f"the chat page speaks {' and '.join(HTML_LANG)}, not {language!r}")
     files = _files()
 
     async def page(request: web.Request) -> web.Response:
-        return _respond(STATIC / PAGES[request.path])
+        path = STATIC / PAGES[request.path]
+        if path.name != "chat.html":
+            return _respond(path)
+        return _respond(path, body=_in_language(path.read_text(encoding="utf-8"), language))
 
     async def static(request: web.Request) -> web.Response:
         name = request.match_info["name"]

@@ -168,7 +168,9 @@ class ChatServer:
         self.languages: dict[str, str] = {}
         self.app = web.Application()
         self.sio.attach(self.app)
-        add_pages(self.app)
+        # The chat page in the language chosen; chosen by nobody, in the browser's.
+        add_pages(self.app, language=language or (None if self.language == "en" else
+                                                  self.language))
         self.app.on_shutdown.append(self._close_connections)
         self.app.on_cleanup.append(self._clean_up)
         self.log: deque[str] = deque(maxlen=1000)

@@ -57,6 +57,8 @@ from websockets.exceptions import (
 )
 from websockets.frames import CloseCode
 
+from chatkit.language import translate
+
 __all__ = [
     "CloseEvent",
     "ErrorEvent",
@@ -167,8 +169,9 @@ class WebSocket:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            raise RuntimeError("WebSocket(...) needs a running event loop: create it in a "
-                               "notebook cell or inside an async function") from None
+            raise RuntimeError(translate(
+                "WebSocket(...) needs a running event loop: create it in a notebook cell or "
+                "inside an async function")) from None
         self.ready_state = ReadyState.CONNECTING
         self.onopen: Handler | None = None
         self.onmessage: Handler | None = None
@@ -201,18 +204,20 @@ class WebSocket:
         """
         if self.ready_state is not ReadyState.OPEN:
             if self.ready_state is ReadyState.CONNECTING:
-                raise InvalidStateError("cannot send yet: the socket is still connecting; "
-                                        "send from onopen, or after `await ws.opened()`")
+                raise InvalidStateError(translate(
+                    "cannot send yet: the socket is still connecting; send from onopen, or "
+                    "after `await ws.opened()`"))
             if self.ready_state is ReadyState.CLOSING:
-                raise InvalidStateError("cannot send: close() was called and the socket is "
-                                        "closing")
-            raise InvalidStateError(f"cannot send: the socket is CLOSED (closed with code "
-                                    f"{self._closed.result().code})")
+                raise InvalidStateError(translate(
+                    "cannot send: close() was called and the socket is closing"))
+            raise InvalidStateError(translate(
+                f"cannot send: the socket is CLOSED (closed with code "
+                f"{self._closed.result().code})"))
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
         if not isinstance(data, (str, bytes)):
-            raise TypeError(f"send() takes str or bytes, not {type(data).__name__}; "
-                            f"to send a dict, send json.dumps(it)")
+            raise TypeError(translate(f"send() takes str or bytes, not {type(data).__name__}; "
+                                      f"to send a dict, send json.dumps(it)"))
         self._buffered += len(data.encode() if isinstance(data, str) else data)
         self._outgoing.put_nowait(data)
 
@@ -228,10 +233,10 @@ class WebSocket:
         does nothing.
         """
         if code is not None and code != 1000 and not 3000 <= code <= 4999:
-            raise ValueError(f"close code {code} is not allowed: use 1000 or 3000-4999 "
-                             f"(1001-2999 are reserved for the protocol)")
+            raise ValueError(translate(f"close code {code} is not allowed: use 1000 or 3000-4999 "
+                             f"(1001-2999 are reserved for the protocol)"))
         if len(reason.encode()) > 123:
-            raise ValueError("close reason is longer than 123 bytes of UTF-8")
+            raise ValueError(translate("close reason is longer than 123 bytes of UTF-8"))
         if self.ready_state in (ReadyState.CLOSING, ReadyState.CLOSED):
             return
         if code is None and reason:
@@ -243,7 +248,7 @@ class WebSocket:
     def add_event_listener(self, type: str, listener: Handler) -> None:
         """Also call ``listener`` for events of ``type`` ("open", "message", "error", "close")."""
         if type not in ("open", "message", "error", "close"):
-            raise ValueError(f"unknown event type {type!r}")
+            raise ValueError(translate(f"unknown event type {type!r}"))
         self._listeners.setdefault(type, []).append(listener)
 
     # -- what a notebook adds: awaitable milestones ----------------------------------------
@@ -279,14 +284,14 @@ class WebSocket:
             # and drops it without a close frame.
             self._connection.transport.abort()
             await self._connection.wait_closed()
-            error = ErrorEvent(f"the server chose none of the subprotocols offered "
+            error = ErrorEvent(translate(f"the server chose none of the subprotocols offered "
                                f"({', '.join(self.protocols)}): its handshake has no "
-                               f"Sec-WebSocket-Protocol")
+                               f"Sec-WebSocket-Protocol"))
             await self._finish(CloseEvent(ABNORMAL_CLOSURE, "", False), error)
             return
         if self._close_request is not None:  # close() was called while connecting
             await self._connection.close(*self._close_request)
-            error = ErrorEvent("closed before the connection was established")
+            error = ErrorEvent(translate("closed before the connection was established"))
             await self._finish(CloseEvent(ABNORMAL_CLOSURE, "", False), error)
             return
         self.protocol = self._connection.subprotocol or ""
@@ -363,17 +368,18 @@ class WebSocket:
 
 def _check_url(url: str) -> str:
     if not isinstance(url, str):
-        raise TypeError(f"url must be a str like 'ws://127.0.0.1:8765', not {type(url).__name__}")
+        raise TypeError(translate(f"url must be a str like 'ws://127.0.0.1:8765', "
+                                  f"not {type(url).__name__}"))
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss"):
         wrong_scheme = parts.scheme in ("http", "https")
         hint = " (use ws:// for http, wss:// for https)" if wrong_scheme else ""
-        raise ValueError(f"{url!r} is not a WebSocket URL: it must start with ws:// or "
-                         f"wss://{hint}")
+        raise ValueError(translate(f"{url!r} is not a WebSocket URL: it must start with ws:// or "
+                         f"wss://{hint}"))
     if not parts.hostname:
-        raise ValueError(f"{url!r} has no host name")
+        raise ValueError(translate(f"{url!r} has no host name"))
     if parts.fragment:
-        raise ValueError(f"{url!r} has a #fragment, which WebSocket URLs may not have")
+        raise ValueError(translate(f"{url!r} has a #fragment, which WebSocket URLs may not have"))
     return url
 
 
@@ -385,10 +391,10 @@ def _check_protocols(protocols: str | Sequence[str]) -> tuple[str, ...]:
     names = (protocols,) if isinstance(protocols, str) else tuple(protocols)
     for name in names:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
-            raise ValueError(f"subprotocol {name!r} is not a valid name: use letters, "
-                             f"digits and !#$%&'*+-.^_`|~, no spaces or commas")
+            raise ValueError(translate(f"subprotocol {name!r} is not a valid name: use letters, "
+                             f"digits and !#$%&'*+-.^_`|~, no spaces or commas"))
     if len(set(names)) < len(names):
-        raise ValueError(f"subprotocols {list(names)!r} name one twice")
+        raise ValueError(translate(f"subprotocols {list(names)!r} name one twice"))
     return names
 
 

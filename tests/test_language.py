@@ -87,6 +87,24 @@ def test_an_english_sentence_becomes_chinese_with_its_values_and_nested_sentence
     assert two_lines.startswith("hello\n") and "'x'" in two_lines and CJK.search(two_lines)
 
 
+def test_sentences_glued_together_are_translated_piece_by_piece():
+    """The guard adds " Wait 2 s before the next try." to a wrong code's refusal: each
+    sentence is translated, joined without the English space; an unknown one stays."""
+    glued = translate("Wrong join code: check it with your teacher. Wait 2 s before the "
+                      "next try.", "zh")
+    assert "2 s" in glued and not re.search(r"[A-Za-z]{4}", glued) and "。 " not in glued
+    kept = translate("Wrong join code: check it with your teacher. Bring tea.", "zh")
+    assert kept.endswith("。Bring tea.") and CJK.search(kept)
+
+
+def test_a_template_of_slots_and_a_short_word_changes_nothing_people_write():
+    """A template like "{a} in {b}" (no words of its own at either end) is never used:
+    it would turn a teacher's "Meet in room 5" into something nobody wrote."""
+    parts = _parts("{tries} in {seconds(wait)}")
+    assert not language._anchored(parts) and language._anchored(_parts("try {n} now"))
+    assert translate("Meet in room 5", "zh") == "Meet in room 5"
+
+
 def test_a_sentence_nobody_translated_is_left_as_it_is():
     """Text a person wrote (an announcement, a message) is never changed."""
     for text in ["Break until 11:00", "你好", "", "{not a slot}"]:

@@ -104,3 +104,17 @@ def test_running_all_twice_in_one_kernel_gives_the_same_outputs(path):
     for number, (one, two) in enumerate(zip(first, second, strict=True), start=1):
         assert comparable_outputs(two, sanitize) == comparable_outputs(one, sanitize), \
             f"code cell {number} differs on the second run:\n{one.source}"
+
+
+@pytest.mark.parametrize("path", CHINESE, ids=edition_id)
+def test_the_chinese_editions_checks_answer_in_chinese(path):
+    """In the Chinese edition the exercises' checks say "正确：…" (and a hint would say
+    "还没对：…"): no verdict of chatkit's is left in English."""
+    notebook = nbformat.read(path, as_version=4)
+    lines = [line for cell in notebook.cells if cell.cell_type == "code"
+             for output in cell.get("outputs", [])
+             for text in [output.get("text", ""), output.get("evalue", ""),
+                          *output.get("data", {}).get("text/plain", "").splitlines()]
+             for line in str(text).splitlines()]
+    assert [line for line in lines if re.match(r"\s*(Right|Not yet):", line)] == []
+    assert any(line.startswith("正确：") for line in lines), "no check ran?"

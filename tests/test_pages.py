@@ -10,12 +10,16 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from chatkit.pages import (
+    HTML_LANG,
     PAGES,
     SECURITY_HEADERS,
     STATIC,
     VENDORED_CLIENT,
+    add_pages,
     join_link,
     qr_data_uri,
     qr_text,
@@ -124,3 +128,52 @@ def test_the_qr_codes_encode_the_link():
     assert len({len(row) for row in rows}) == 1 and set(drawn) <= set("█▀▄ \n")
     uri = qr_data_uri(link)
     assert uri.startswith("data:image/svg+xml") and uri != qr_data_uri(link + "x")
+
+
+async def page_texts(language, *addresses):
+    """The pages at ``addresses`` of an app whose pages speak ``language``."""
+    app = web.Application()
+    add_pages(app, language=language)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            texts = []
+            for address in addresses:
+                async with session.get(server.make_url(address)) as response:
+                    assert response.status == 200
+                    texts.append(await response.text())
+            return texts
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("language", [*HTML_LANG, None])
+async def test_the_chat_page_starts_in_the_pages_language(language):
+    """add_pages(app, language=...) sets the chat page's <html lang> (the page's script
+    starts in it; None: the browser's language decides) and changes nothing else: the
+    teacher's page and /static/chat.html are the files as they are."""
+    chat, teacher, raw = await page_texts(language, "/", "/teacher", "/static/chat.html")
+    on_disk = (STATIC / "chat.html").read_text(encoding="utf-8")
+    tag = "<html>" if language is None else f'<html lang="{HTML_LANG[language]}">'
+    assert chat == on_disk.replace('<html lang="en">', tag, 1)
+    assert chat.count("<html") == 1 and tag in chat
+    assert teacher == (STATIC / "teacher.html").read_text(encoding="utf-8")
+    assert raw == on_disk
+
+
+def test_the_pages_speak_english_and_chinese_only():
+    assert HTML_LANG == {"en": "en", "zh": "zh-CN"}
+    with pytest.raises(ValueError, match="not 'fr'"):
+        add_pages(web.Application(), language="fr")
+
+
+async def test_a_chinese_server_serves_the_chat_page_in_chinese():
+    """``serve --lang zh`` (ChatServer(language="zh")) serves <html lang="zh-CN">."""
+    server = ChatServer(language="zh")
+    handle = await server.start(name="pages-zh")
+    try:
+        async with aiohttp.ClientSession() as session, session.get(handle.url + "/") as response:
+            assert '<html lang="zh-CN">' in await response.text()
+    finally:
+        await server.stop()

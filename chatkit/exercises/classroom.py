@@ -28,7 +28,7 @@ from chatkit.exercises.harness import (
     call_learner,
     hint,
     in_your_code,
-    right,
+    say_right,
 )
 
 _BUSIEST_SERVER = "exercise-06"
@@ -83,7 +83,7 @@ async def check_announce_to_busiest(announce_to_busiest: Callable[[Any, str], Aw
             for key in [*(f"client:{name}" for name in names), "teacher:check-teacher"]:
                 await running.stop(key)
             await server.stop()
-    right("Right: the announcement reached the busiest room, and only that room.")
+    say_right("Right: the announcement reached the busiest room, and only that room.")
 
 
 def _busiest_hint(got: Mapping[str, set[tuple[str, ...]]], sizes: Mapping[str, int],
@@ -228,7 +228,7 @@ async def check_three_strikes(three_strikes: Callable[[Any, ChatClient], Awaitab
         for key in [*(f"client:{name}" for name in names), "teacher:check-teacher"]:
             await running.stop(key)
         await server.stop()
-    right(f"Right: xia and vic were muted for {MUTE_SECONDS} s at their 3rd strike "
+    say_right(f"Right: xia and vic were muted for {MUTE_SECONDS} s at their 3rd strike "
           f"(vic's partly in capitals); una with 2 strikes and wes with none were not.")
 
 

@@ -28,7 +28,7 @@ from chatkit.exercises.harness import (
     hint,
     in_your_code,
     require_server,
-    right,
+    say_right,
     serving,
     show_args,
     signature_advice,
@@ -71,7 +71,7 @@ async def check_add_and_shout(sio: socketio.AsyncServer, *, timeout: float = 2.0
         await _try_shout(served, "alice", "hello")
         await _try_shout(served, "carol", "Mixed Case 42")
     failure_hint(served.failures, _ADD_AND_SHOUT_ADVICE)
-    right("Right: `add` answers with the sum, and a shout reaches everyone but the sender.")
+    say_right("Right: `add` answers with the sum, and a shout reaches everyone but the sender.")
 
 
 _ADD_AND_SHOUT_ADVICE = signature_advice(add="a, b", shout="text")
@@ -162,7 +162,7 @@ async def check_socketio_chat(sio: socketio.AsyncServer, *, timeout: float = 2.0
             for number, auth in enumerate(_NAMELESS, start=1):
                 await _try_nameless(served, log, f"nameless-{number}", auth)
     failure_hint(served.failures, _CHAT_ADVICE)
-    right("Right: a name is needed to connect, each say is acknowledged with its id, and "
+    say_right("Right: a name is needed to connect, each say is acknowledged with its id, and "
           "everyone gets it as said.")
 
 

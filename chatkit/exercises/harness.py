@@ -47,7 +47,7 @@ class CheckFailed(AssertionError):
         return [f"\x1b[1;31m{translate('Not yet:')}\x1b[0m {self}"]
 
 
-def right(message: str) -> None:
+def say_right(message: str) -> None:
     """Print a check's verdict on a right answer ("Right: ..."), in the kernel's language."""
     print(translate(message))
 

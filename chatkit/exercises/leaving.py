@@ -26,7 +26,7 @@ from chatkit.exercises.harness import (
     hint,
     in_your_code,
     require_server,
-    right,
+    say_right,
     serving,
     show_args,
 )
@@ -53,7 +53,7 @@ async def check_bye_and_left(sio: socketio.AsyncServer, *, timeout: float = 2.0)
         await _try_bye(served)
         await _try_hang_up(served)
     failure_hint(served.failures, _BYE_ADVICE)
-    right("Right: a client that says bye gets its goodbye and is let go, and everyone "
+    say_right("Right: a client that says bye gets its goodbye and is let go, and everyone "
           "else hears who left, however they left.")
 
 
@@ -180,7 +180,7 @@ async def check_nothing_lost(sio: socketio.AsyncServer, join: Any, *,
             vars(sio).pop("_trigger_event", None)  # the learner's server as it was
             await running.stop(_LINK)
     failure_hint(served.failures, _ADVICE)
-    right(f"Right: ada lost nothing across the drop: of the {said} messages bob said after she "
+    say_right(f"Right: ada lost nothing across the drop: of the {said} messages bob said after she "
           f"joined, {away} while her line was down, she kept each once, in order "
           f"(lost=0 duplicated=0).")
 

@@ -35,7 +35,7 @@ from chatkit.exercises.harness import (
     call_learner,
     hint,
     in_your_code,
-    right,
+    say_right,
     short,
 )
 from chatkit.server import ChatServer
@@ -69,7 +69,7 @@ async def check_panel(make_panel: Callable[[str, str], Any], *, timeout: float =
         await trial.shows_what_bob_says("hello check-ada")
         await trial.says_what_you_type(text, button, "hello check-bob")
         await trial.keeps_a_refused_message(text, button)
-    right("Right: your panel shows each message once, as text, and says what you type; "
+    say_right("Right: your panel shows each message once, as text, and says what you type; "
           "a refused message stays in the Text to fix.")
 
 
@@ -92,7 +92,7 @@ async def check_member_list(make_panel: Callable[[str, str], Any], *,
         await trial.lists(members, [_YOU, _BOB, _CAROL], "when check-carol joined the lobby")
         await carol.disconnect()
         await trial.lists(members, [_YOU, _BOB], "after check-carol left")
-    right("Right: your member list follows presence: who joins appears, who leaves goes.")
+    say_right("Right: your member list follows presence: who joins appears, who leaves goes.")
 
 
 @dataclasses.dataclass

@@ -29,7 +29,7 @@ from chatkit.exercises.harness import (
     failure_hint,
     hint,
     require_server,
-    right,
+    say_right,
     serving,
     show_args,
     signature_advice,
@@ -66,7 +66,7 @@ async def check_join(sio: socketio.AsyncServer, *, timeout: float = 2.0) -> None
         await _try_bad_join(served, {"room": ""}, "an empty room name")
         await _try_bad_join(served, {}, "no room at all")
     _crashed(served)
-    right("Right: join puts the client in the room and answers who is there; a bad "
+    say_right("Right: join puts the client in the room and answers who is there; a bad "
           "room is refused.")
 
 
@@ -104,7 +104,7 @@ async def check_rooms_and_whispers(sio: socketio.AsyncServer, *,
         await _try_whisper_to_nobody(served, "carol", "nobody")
         await _try_whisper_after_disconnect(served)
     _crashed(served)
-    right("Right: a room hears only its members, the sender included, and a whisper "
+    say_right("Right: a room hears only its members, the sender included, and a whisper "
           "reaches one person.")
 
 

@@ -23,7 +23,7 @@ from chatkit.exercises.harness import (
     global_advice,
     hint,
     in_your_code,
-    right,
+    say_right,
 )
 from chatkit.websocket import WebSocket
 
@@ -53,7 +53,7 @@ async def check_shout_server(handler: Callable[[Any], Awaitable[None]], *,
                     f"connection is closed with a code other than 1000 or 1001, `async for "
                     f"message in connection` raises instead of ending. Leave the handler "
                     f"right after `await connection.close(...)`, with `return`")
-    right("Right: your server shouts back and closes with 4000 'bye'.")
+    say_right("Right: your server shouts back and closes with 4000 'bye'.")
 
 
 def _need_handler(handler: Any, check: str, name: str) -> None:
@@ -178,7 +178,7 @@ async def check_json_chat(chat: Callable[[Any], Awaitable[None]], *,
         await room.leave_all()
         await running.stop("exercise-chat")  # waits for the handlers to return
     room.crash_hint()
-    right("Right: your chat numbers every message, sends it to everyone, and refuses bad "
+    say_right("Right: your chat numbers every message, sends it to everyone, and refuses bad "
           "ones to the sender only.")
 
 

@@ -9,7 +9,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
-from chatkit.exercises.harness import CheckFailed, hint, in_your_code, right
+from chatkit.exercises.harness import CheckFailed, hint, in_your_code, say_right
 
 
 def check_staleness(staleness: Callable[[Sequence[float], Sequence[float]], list]) -> None:
@@ -59,7 +59,7 @@ def check_staleness(staleness: Callable[[Sequence[float], Sequence[float]], list
     hint(math.isclose(mean, 0.1, abs_tol=0.01),
          f"over 2,000 random updates and a poll every 0.2 s your mean staleness is "
          f"{mean:.3f} s; it should be about 0.1 s (half the interval)")
-    right("Right: an update waits for the next poll, on average half the polling interval.")
+    say_right("Right: an update waits for the next poll, on average half the polling interval.")
 
 
 def check_values_seen(values_seen: Callable[[Sequence[float], Sequence[float]], int]) -> None:
@@ -104,7 +104,7 @@ def check_values_seen(values_seen: Callable[[Sequence[float], Sequence[float]], 
                              f"one poll sees one value at most")
     hint(seen == right, f"30 values published at random moments in 3 s and a poll every "
                         f"0.5 s: your function says {seen} were seen, expected {right}")
-    right(f"Right: polling every 0.5 s while 30 values change in 3 s sees only {seen} of "
+    say_right(f"Right: polling every 0.5 s while 30 values change in 3 s sees only {seen} of "
           f"them: a poll shows the latest value, never the ones in between.")
 
 

@@ -14,10 +14,23 @@
 //
 // Text from other people is only ever put into the page as text (textContent), never
 // as HTML. The server's Content-Security-Policy lets no other script run anyway.
+//
+// The page speaks English or Chinese: its own sentences are in chat-text.js (CHAT_TEXT),
+// and the server is asked, with "lang" in `auth`, to word its refusals and notices in the
+// same language. What the server said is shown as it came, in the language it used.
 "use strict";
 
 (() => {
+  if (typeof CHAT_TEXT === "undefined") {
+    // chat-text.js did not load, so there is no sentence to say it with but this one.
+    document.getElementById("status").textContent =
+      "The chat page could not load chat-text.js: reload the page.";
+    return;
+  }
+
   const STORE_KEY = "chatkit-chat";
+  const LANGUAGE_KEY = "chatkit-language";  // localStorage: the student's own choice
+  const HTML_LANG = { en: "en", zh: "zh-CN" };  // <html lang> for each language
   // The protocol's default limit (`serve --max-text` may lower it: the server's
   // refusal is then shown). Counted in characters (code points), as the server does.
   const MAX_TEXT = 2000;
@@ -35,7 +48,62 @@
     roomName: $("room-name"), roomTitle: $("room-title"), leaveRoom: $("leave-room"),
     log: $("log"), messages: $("messages"), outbox: $("outbox"),
     sayForm: $("say-form"), text: $("text"), memberList: $("member-list"),
+    languages: $("languages"),
   };
+
+  // ---- the page's language ------------------------------------------------------------
+
+  // "zh", "zh-CN" or "zh-TW" -> "zh"; "en-GB" -> "en"; a language CHAT_TEXT lacks -> null.
+  function spoken(tag) {
+    const base = String(tag || "").toLowerCase().split("-")[0];
+    return Object.hasOwn(CHAT_TEXT, base) ? base : null;
+  }
+
+  function chosenBefore() {
+    try {
+      return localStorage.getItem(LANGUAGE_KEY);
+    } catch {
+      return null;  // storage refused (private mode)
+    }
+  }
+
+  // The first that applies: ?lang=zh (or en) in the address; what the student chose
+  // with the English / 中文 switch on this page; the server's language (the lang of the
+  // <html> it sent: `serve --lang zh` sends "zh-CN"); the browser's own preferences.
+  function firstLanguage() {
+    const browser = navigator.languages || [navigator.language];
+    return spoken(new URLSearchParams(location.search).get("lang"))
+      || spoken(chosenBefore())
+      || spoken(document.documentElement.getAttribute("lang"))
+      || browser.map(spoken).find(Boolean)
+      || "en";
+  }
+
+  let language = firstLanguage();
+
+  // A sentence the page words itself: the key of its text in CHAT_TEXT and the values
+  // of its {slots}. It is kept so (on screen, in the saved rows) and worded only when
+  // shown, so that switching language words it again. A plain string is a sentence
+  // someone else worded (the server, a student): it is shown as it is.
+  function words(key, values = {}) {
+    return { key, values };
+  }
+
+  function phrase(sentence) {
+    if (sentence === null || sentence === undefined) return "";
+    if (typeof sentence !== "object") return String(sentence);
+    const texts = CHAT_TEXT[language];
+    const template = Object.hasOwn(texts, sentence.key) ? texts[sentence.key] : String(sentence.key);
+    const values = sentence.values || {};
+    return template.replace(/\{(\w+)\}/g, (slot, name) => phrase(values[name]));
+  }
+
+  // An Error for a refusal, carrying its sentence (words, or the server's string).
+  function failure(sentence) {
+    const error = new Error(phrase(sentence));
+    error.sentence = sentence;
+    return error;
+  }
 
   // ---- what is kept across reloads (sessionStorage: this tab only) ------------------
 
@@ -100,13 +168,57 @@
 
   // ---- showing things ---------------------------------------------------------------
 
-  function setStatus(text, { tryNow = false } = {}) {
-    ui.status.textContent = text;
+  let statusShown = words("loading");  // the sentences on screen, to word again on a switch
+  let alertShown = "";
+
+  function setStatus(sentence, { tryNow = false } = {}) {
+    statusShown = sentence;
+    ui.status.textContent = phrase(sentence);
     ui.tryNow.hidden = !tryNow;
   }
 
-  function alertText(text) {
-    ui.alert.textContent = text;
+  function alertText(sentence) {
+    alertShown = sentence;
+    ui.alert.textContent = phrase(sentence);
+  }
+
+  // Everything on the page in `language`: the fixed labels (the elements that name a
+  // sentence in data-text, data-placeholder or data-label), then what is drawn.
+  function showLanguage() {
+    document.documentElement.lang = HTML_LANG[language] || language;
+    for (const element of document.querySelectorAll("[data-text]")) {
+      element.textContent = phrase(words(element.dataset.text));
+    }
+    for (const element of document.querySelectorAll("[data-placeholder]")) {
+      element.placeholder = phrase(words(element.dataset.placeholder));
+    }
+    for (const element of document.querySelectorAll("[data-label]")) {
+      element.setAttribute("aria-label", phrase(words(element.dataset.label)));
+    }
+    for (const button of ui.languages.querySelectorAll("[data-lang]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === language));
+    }
+    ui.status.textContent = phrase(statusShown);
+    ui.alert.textContent = phrase(alertShown);
+    renderRooms();
+    renderConversation();
+    renderMembers();
+  }
+
+  // The student's choice, with the switch: kept for next time (in this browser), and it
+  // wins over the server's language and the browser's from now on.
+  function chooseLanguage(chosen) {
+    if (!spoken(chosen)) return;
+    language = spoken(chosen);
+    try { localStorage.setItem(LANGUAGE_KEY, language); } catch { /* no storage */ }
+    // A ?lang= in the address would win over the choice at the next reload: drop it.
+    const query = new URLSearchParams(location.search);
+    if (query.has("lang")) {
+      query.delete("lang");
+      const rest = query.toString();
+      history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+    }
+    showLanguage();
   }
 
   function timeOf(ts) {
@@ -135,12 +247,12 @@
     }
     const text = document.createElement("span");
     text.className = "text";
-    text.textContent = row.text;
+    text.textContent = phrase(row.text);  // a student's text, or the page's words ("ada joined")
     item.append(text);
     if (row.why) {
       const why = document.createElement("span");
       why.className = "why";
-      why.textContent = row.why;
+      why.textContent = phrase(row.why);
       item.append(why);
     }
     return item;
@@ -166,7 +278,7 @@
     }
   }
 
-  function outboxElement(entry, why = "sending…") {
+  function outboxElement(entry, why = words("sending")) {
     const item = rowElement({ kind: "pending", name: state.name, text: entry.text, why });
     item.dataset.clientId = entry.client_id;
     return item;
@@ -185,7 +297,7 @@
         const badge = document.createElement("span");
         badge.className = "unread";
         badge.textContent = String(count);
-        badge.setAttribute("aria-label", `${count} unread`);
+        badge.setAttribute("aria-label", phrase(words("unread", { count })));
         button.append(" ", badge);
       }
       if (room === state.shown) button.setAttribute("aria-current", "true");
@@ -194,12 +306,13 @@
       return item;
     }));
     const unread = Object.values(state.unread).reduce((sum, n) => sum + n, 0);
-    document.title = unread ? `(${unread}) chatkit chat` : "chatkit chat";
+    document.title = phrase(unread ? words("titleUnread", { count: unread }) : words("title"));
   }
 
   function renderMembers() {
     const names = state.members[state.shown] || [];
-    $("members-title").textContent = state.shown ? `Here (${names.length})` : "Here";
+    $("members-title").textContent =
+      phrase(state.shown ? words("membersCount", { count: names.length }) : words("members"));
     ui.memberList.replaceChildren(...names.map((name) => {
       const item = document.createElement("li");
       item.textContent = name;
@@ -208,11 +321,11 @@
   }
 
   function renderConversation() {
-    ui.roomTitle.textContent = state.shown || "No room: join one";
+    ui.roomTitle.textContent = state.shown || phrase(words("noRoom"));
     ui.leaveRoom.hidden = !state.shown;
     ui.messages.replaceChildren(...(state.log[state.shown] || []).map(rowElement));
     ui.outbox.replaceChildren(...state.outbox.filter((entry) => entry.room === state.shown)
-      .map((entry) => outboxElement(entry, welcomed ? "sending…" : "waiting for the connection")));
+      .map((entry) => outboxElement(entry, words(welcomed ? "sending" : "waitingForConnection"))));
     scrollDown();
   }
 
@@ -240,7 +353,8 @@
   // The connect payload, made afresh at every attempt (socket.io calls it), as
   // chatkit.resume.Seen.auth: without rooms a fresh start, with them where to resume.
   function auth(send) {
-    const payload = { name: state.name };
+    // lang: the server words its refusals and notices to this page in the page's language.
+    const payload = { name: state.name, lang: language };
     if (state.code) payload.code = state.code;
     if (state.session) payload.session = state.session;
     if (state.rooms.length) {
@@ -280,7 +394,7 @@
 
   function connect() {
     socket ||= makeSocket();
-    setStatus(`Connecting as ${state.name}…`);
+    setStatus(words("connecting", { name: state.name }));
     socket.connect();
   }
 
@@ -307,7 +421,7 @@
     connection += 1;
     stopCountdown();
     alertText("");
-    setStatus(`Connected as ${state.name}.`);
+    setStatus(words("connected", { name: state.name }));
     showJoinForm(false);
     if (firstTime) ui.text.focus();
     save();
@@ -352,10 +466,10 @@
     state.members[presence.room] = presence.members.map(String);
     if (before) {  // not our own arrival: say who came and went
       for (const name of presence.members.filter((n) => !before.includes(n))) {
-        addRow(presence.room, { kind: "presence", text: `${name} joined` });
+        addRow(presence.room, { kind: "presence", text: words("joined", { name }) });
       }
       for (const name of before.filter((n) => !presence.members.includes(n))) {
-        addRow(presence.room, { kind: "presence", text: `${name} left` });
+        addRow(presence.room, { kind: "presence", text: words("left", { name }) });
       }
     }
     if (presence.room === state.shown) renderMembers();
@@ -381,9 +495,7 @@
         countdown(wait);
         return;
       }
-      const why = `(${error.message}): it may have stopped, or the network is down.`;
-      countdown(lost ? `Connection lost: the chat server does not answer ${why}`
-                     : `Cannot reach the chat server ${why}`);
+      countdown(words(lost ? "lostNoAnswer" : "cannotReach", { error: error.message }));
       return;
     }
     // A refusal that passes with time ("Too many connections from your address: wait
@@ -392,7 +504,7 @@
     const later = isObject(error.data) ? Number(error.data.retry_after) : NaN;
     if (later > 0) {
       alertText(error.message);
-      setStatus(`Not connected yet: trying again in ${Math.ceil(later)} s…`);
+      setStatus(words("tryingAgainIn", { seconds: Math.ceil(later) }));
       clearTimeout(retryTimer);
       retryTimer = setTimeout(() => socket.connect(), (later + Math.random()) * 1000);
       return;
@@ -400,8 +512,8 @@
     // Any other refusal, in the server's words: final, since retrying would not change it.
     lost = false;
     stopCountdown();
-    alertText(error.message || "The server refused the connection.");
-    setStatus(state.joined ? "Not connected: the server refused to take you back." : "Not connected.");
+    alertText(error.message || words("serverRefused"));
+    setStatus(words(state.joined ? "refusedBack" : "notConnected"));
     state.joined = false;
     save();
     showJoinForm(true);
@@ -429,24 +541,25 @@
       // come back (two tabs would take the name from each other forever).
       state.joined = false;
       save();
-      setStatus("Disconnected by the server.");
+      setStatus(words("disconnectedByServer"));
       // The kick or takeover notice comes just before the disconnect; an older one is not why.
       const why = Date.now() - lastNotice.at < 5000 ? lastNotice.text : "";
-      alertText(why || "The server closed this connection.");
+      alertText(why || words("serverClosed"));
       showJoinForm(true);
       return;
     }
     lost = true;
-    countdown(`Connection lost (${reason}).`);
+    countdown(words("connectionLost", { reason }));
   }
 
-  // "Reconnecting in 3 s…", counted down while socket.io waits between tries.
+  // "Reconnecting in 3 s…", counted down while socket.io waits between tries; `why` is
+  // the page's words or the server's sentence (an HTTP 429's).
   function countdown(why) {
     stopCountdown();
     const draw = () => {
       const left = nextTryAt ? Math.ceil((nextTryAt - Date.now()) / 1000) : 0;
-      setStatus(left > 0 ? `${why} Reconnecting in ${left} s…` : `${why} Reconnecting…`,
-                { tryNow: true });
+      setStatus(left > 0 ? words("reconnectingIn", { why, seconds: left })
+                         : words("reconnecting", { why }), { tryNow: true });
     };
     draw();
     setTimeout(draw, 0);  // socket.io draws its wait just after telling us of the loss
@@ -463,21 +576,24 @@
   function tryNow() {
     // Ends socket.io's wait: closing and opening again starts a try at once.
     socket.disconnect();
-    setStatus("Reconnecting now…");
+    setStatus(words("reconnectingNow"));
     socket.connect();
   }
 
   // ---- requests ---------------------------------------------------------------------
 
   async function request(event, payload) {
-    if (!welcomed) throw new Error("Not connected: wait until the chat is back, then try again.");
+    if (!welcomed) throw failure(words("notConnectedRequest"));
     let answer;
     try {
       answer = await socket.timeout(REQUEST_TIMEOUT).emitWithAck(event, payload);
     } catch {
-      throw new Error(`No answer from the server to ${event}: try again.`);
+      throw failure(words("noAnswer", { event }));
     }
-    if (!isObject(answer) || !answer.ok) throw new Error(answer && answer.error || `${event} was refused.`);
+    if (!isObject(answer) || !answer.ok) {
+      throw failure(isObject(answer) && answer.error ? String(answer.error)
+                                                     : words("eventRefused", { event }));
+    }
     return answer;
   }
 
@@ -495,7 +611,7 @@
       show(answer.room);
       return true;
     } catch (problem) {
-      alertText(problem.message);
+      alertText(problem.sentence || problem.message);
       return false;
     }
   }
@@ -504,7 +620,7 @@
     try {
       await request("leave", { room });
     } catch (problem) {
-      alertText(problem.message);
+      alertText(problem.sentence || problem.message);
       return;
     }
     state.rooms = state.rooms.filter((name) => name !== room);
@@ -527,16 +643,16 @@
   }
 
   function say(text) {
-    if (!state.shown) return alertText("Join a room first.");
-    if (!text.trim()) return alertText("The message is empty: say something.");
+    if (!state.shown) return alertText(words("joinRoomFirst"));
+    if (!text.trim()) return alertText(words("emptyMessage"));
     if (length(text) > MAX_TEXT) {
-      return alertText(`The message is too long (${length(text)} characters): at most ${MAX_TEXT}.`);
+      return alertText(words("tooLong", { length: length(text), most: MAX_TEXT }));
     }
     alertText("");
     const entry = { room: state.shown, text, client_id: newClientId(), sends: 0 };
     state.outbox.push(entry);
     save();
-    ui.outbox.append(outboxElement(entry, welcomed ? "sending…" : "waiting for the connection"));
+    ui.outbox.append(outboxElement(entry, words(welcomed ? "sending" : "waitingForConnection")));
     scrollDown();
     ui.text.value = "";
     if (welcomed) send(entry);
@@ -548,8 +664,7 @@
     if (entry.sends >= MAX_SENDS) {
       // The server may have kept it without our hearing so: say so, and do not put the
       // text back (sending it again would make a new message, a copy).
-      return refused(entry, `Maybe not sent: no answer after ${MAX_SENDS} tries. If it does ` +
-                     "not show up in the conversation, send it again.", row(), { refill: false });
+      return refused(entry, words("maybeNotSent", { tries: MAX_SENDS }), row(), { refill: false });
     }
     entry.sends += 1;
     sentOn.set(entry.client_id, connection);
@@ -573,7 +688,9 @@
         else if (shown) shown.remove();
         save();
       } else {
-        refused(entry, `Not sent: ${answer && answer.error || "refused by the server."}`, shown);
+        const why = isObject(answer) && answer.error ? words("notSent", { why: String(answer.error) })
+                                                     : words("notSentRefused");
+        refused(entry, why, shown);
       }
     });
   }
@@ -590,11 +707,13 @@
   // As Outbox.connected: on a new connection, send again, in order, what waits.
   function resendOutbox() {
     for (const entry of state.outbox.slice()) send(entry);
-    for (const item of ui.outbox.querySelectorAll(".why")) item.textContent = "sending…";
+    for (const item of ui.outbox.querySelectorAll(".why")) item.textContent = phrase(words("sending"));
   }
 
   function markOutboxWaiting() {
-    for (const item of ui.outbox.querySelectorAll(".why")) item.textContent = "waiting for the connection";
+    for (const item of ui.outbox.querySelectorAll(".why")) {
+      item.textContent = phrase(words("waitingForConnection"));
+    }
   }
 
   // ---- what the student does --------------------------------------------------------
@@ -603,7 +722,7 @@
     event.preventDefault();
     const name = ui.name.value.trim();
     if (!name) {
-      alertText("Type your name first: 1 to 32 characters.");
+      alertText(words("typeName"));
       ui.name.focus();
       return;
     }
@@ -618,7 +737,7 @@
   ui.roomForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const room = ui.roomName.value.trim();
-    if (!room) return alertText("Type the name of a room first.");
+    if (!room) return alertText(words("typeRoom"));
     if (state.rooms.includes(room)) {
       ui.roomName.value = "";
       return show(room);
@@ -644,11 +763,16 @@
 
   ui.text.addEventListener("input", () => {
     const over = length(ui.text.value) - MAX_TEXT;
-    if (over > 0) alertText(`The message is too long: ${over} characters over the ${MAX_TEXT} allowed.`);
-    else if (ui.alert.textContent.startsWith("The message is too long")) alertText("");
+    if (over > 0) alertText(words("tooLongTyping", { over, most: MAX_TEXT }));
+    else if (["tooLong", "tooLongTyping"].includes(alertShown.key)) alertText("");
   });
 
   ui.tryNow.addEventListener("click", tryNow);
+
+  ui.languages.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-lang]");
+    if (button) chooseLanguage(button.dataset.lang);
+  });
 
   ui.quit.addEventListener("click", () => {
     clearTimeout(retryTimer);
@@ -659,12 +783,14 @@
     const name = state.name;
     state = freshState(name, state.code);
     try { sessionStorage.removeItem(STORE_KEY); } catch { /* no storage */ }
-    setStatus("You left the chat.");
+    setStatus(words("leftChat"));
     alertText("");
     showJoinForm(true);
   });
 
   // ---- start ------------------------------------------------------------------------
+
+  showLanguage();
 
   // The join code may come in the link (http://host:port/#code=maple-otter-42): the
   // part after # never reaches the server. Take it, then clear it from the address
@@ -679,7 +805,7 @@
   }
 
   if (typeof io !== "function") {
-    setStatus("The chat page could not load its socket.io client: reload the page, or tell your teacher.");
+    setStatus(words("noClient"));
     return;
   }
   if (state.joined && state.name) {
@@ -688,7 +814,7 @@
     show(state.shown);
     connect();
   } else {
-    setStatus("Not connected.");
+    setStatus(words("notConnected"));
     showJoinForm(true);
   }
 })();

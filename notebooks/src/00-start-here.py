@@ -53,6 +53,9 @@
 # says in its first lines which notebook introduces it; open them, they are short. This notebook uses `chatkit.running` (servers inside the
 # kernel), `chatkit.websocket` (a WebSocket client) and `chatkit.polling` (the
 # experiment).
+#
+# The whole course is also in Chinese, cell for cell: **[中文版](zh/00-start-here.ipynb)**
+# (the folder `zh/` beside these notebooks).
 
 # %% [markdown]
 # ## Check your set-up

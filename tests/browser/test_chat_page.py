@@ -625,11 +625,11 @@ async def phone_class(url: str) -> list[ChatClient]:
 
 
 def test_the_page_sets_no_html_and_loads_only_its_own_files():
-    """Read, not run: chat.js never writes HTML (no innerHTML, outerHTML,
+    """Read, not run: chat.js and chat-text.js never write HTML (no innerHTML, outerHTML,
     insertAdjacentHTML, document.write, eval), chat.html has no inline script, style or
     handler, and everything it loads is under /static/."""
     static = ROOT / "chatkit" / "static"
-    script = (static / "chat.js").read_text()
+    script = (static / "chat.js").read_text() + (static / "chat-text.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
                  "new Function"):
         assert sink not in script, sink
@@ -638,4 +638,161 @@ def test_the_page_sets_no_html_and_loads_only_its_own_files():
     assert not re.search(r"\sstyle=|<style|\son[a-z]+=", page), "inline style or handler"
     loaded = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert loaded == ["/static/chat.css", "/static/vendor/socket.io.min.js",
-                      "/static/chat.js"], loaded
+                      "/static/chat-text.js", "/static/chat.js"], loaded
+
+
+# ---- the page in Chinese (issue 13) -------------------------------------------------------
+
+# A few of the page's own labels and sentences, exactly, in each language.
+ENGLISH = {"heading": "Join the class chat", "name": "Your name", "code": "Join code (from your teacher)",
+           "join": "Join", "status": "Not connected."}
+CHINESE = {"heading": "加入课堂聊天", "name": "你的名字", "code": "加入码（向老师要）", "join": "加入",
+           "status": "未连接。"}
+
+
+def speaks(page, words: dict[str, str], html_lang: str) -> None:
+    """The join form shows ``words`` (labels, button, status), and <html lang> is ``html_lang``."""
+    expect(page.locator("html")).to_have_attribute("lang", html_lang)
+    expect(page.locator("#join-form h2")).to_have_text(words["heading"])
+    expect(page.get_by_label(words["name"], exact=True)).to_be_visible()
+    expect(page.get_by_label(words["code"], exact=True)).to_be_visible()
+    expect(page.locator("#join")).to_have_text(words["join"])
+    expect(page.locator("#status")).to_have_text(words["status"])
+
+
+def test_the_page_switches_to_chinese_and_back_and_remembers_the_choice(page, loop, served):
+    """?lang=zh starts the page in Chinese on an English server: labels, placeholders,
+    statuses, the members' heading and its own rows ("nia 加入了"); the English / 中文
+    switch changes them at once, rows already drawn included, and is remembered (a reload
+    without ?lang keeps it). The page asks for its language in its auth ("lang"): this
+    English server refuses a wrong join code in Chinese, and that sentence of the server's
+    stays as it came when the page switches to English."""
+    watched = Watched(page)
+    page.goto(f"{served.url}/?lang=zh#code={CODE}")
+    speaks(page, CHINESE, "zh-CN")
+    expect(page.get_by_label("你的名字")).to_have_attribute("placeholder", "例如：ada")
+    expect(page.get_by_role("button", name="中文")).to_have_attribute("aria-pressed", "true")
+    assert page.title() == "chatkit 聊天"
+    screenshot(page, "chat-page-zh-join")
+    page.get_by_label("你的名字").fill("lin")
+    page.get_by_label("你的名字").press("Enter")
+    expect(page.locator("#status")).to_have_text("已连接，你是 lin。", timeout=WAIT)
+    expect(page.locator("#room-title")).to_have_text("lobby", timeout=WAIT)
+    expect(page.locator("#members-title")).to_have_text("成员（1）")
+    expect(page.get_by_role("button", name="离开房间")).to_be_visible()
+    expect(page.get_by_role("button", name="发送")).to_be_visible()
+    expect(page.get_by_label("消息", exact=True)).to_have_attribute(
+        "placeholder", "输入消息：Enter 发送，Shift+Enter 换行")
+    nia = loop.run(ChatClient("nia", code=CODE, rooms=["lobby"]).connect(served.url))
+    expect(page.locator("#messages .msg.presence")).to_have_text(["nia 加入了"], timeout=WAIT)
+    screenshot(page, "chat-page-zh")
+
+    page.get_by_role("button", name="English").click()  # at once, without a reload
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#status")).to_have_text("Connected as lin.")
+    expect(page.locator("#members-title")).to_have_text("Here (2)")
+    expect(page.locator("#messages .msg.presence")).to_have_text(["nia joined"])
+    expect(page.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+    assert "lang=" not in page.url  # else the address would win over the choice at a reload
+    assert page.evaluate("localStorage.getItem('chatkit-language')") == "en"
+    page.reload()
+    expect(page.locator("#status")).to_have_text("Connected as lin.", timeout=WAIT)
+    expect(page.get_by_role("button", name="Leave room")).to_be_visible()
+
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("#status")).to_have_text("已连接，你是 lin。")
+    page.get_by_role("button", name="退出聊天").click()
+    expect(page.locator("#status")).to_have_text("你已退出聊天。")
+    loop.run(nia.disconnect())
+
+    # The page asks for Chinese in its auth, so this English server refuses in Chinese;
+    # the server's sentence then stays as it came when the page switches to English.
+    page.get_by_label("加入码（向老师要）").fill("wrong-code-words-10")
+    page.get_by_label("你的名字").press("Enter")
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_have_text("加入码不对：请找老师核对。", timeout=WAIT)
+    page.get_by_role("button", name="English").click()
+    speaks(page, ENGLISH, "en")
+    expect(refusal).to_have_text("加入码不对：请找老师核对。")
+    shows_a_sentence(page)
+    watched.check()
+
+
+def test_a_chinese_server_serves_a_chinese_page_and_refuses_in_chinese(page, loop):
+    """`serve --lang zh`: the page starts in Chinese (the server's <html lang="zh-CN">), and
+    a wrong join code is refused in the server's Chinese sentence, as the page got it
+    from the official socket.io client (the page sends "lang" in its auth)."""
+    server = loop.run(ServerProcess.start("--lang", "zh", "--join-code", CODE, name="chat-page-zh"))
+    try:
+        watched = open_chat(page, server.url, code="wrong-code-words-10")
+        speaks(page, CHINESE, "zh-CN")
+        page.get_by_label("你的名字").fill("   ")
+        page.get_by_label("你的名字").press("Enter")
+        expect(page.get_by_role("alert")).to_have_text("请先输入你的名字：1 到 32 个字符。")
+        page.get_by_label("你的名字").fill("lin")
+        page.get_by_label("你的名字").press("Enter")
+        expect(page.get_by_role("alert")).to_have_text("加入码不对：请找老师核对。", timeout=WAIT)
+        expect(page.locator("#status")).to_have_text("未连接。")
+        shows_a_sentence(page)
+        screenshot(page, "chat-page-zh-wrong-code")
+        # ?lang=en wins over the server's language, and asks the server for English.
+        page.goto(f"{server.url}/?lang=en#code=wrong-code-words-10")
+        speaks(page, ENGLISH, "en")
+        join(page, "lin")
+        expect(page.get_by_role("alert")).to_have_text(
+            re.compile(r"^Wrong join code: check it with your teacher\."), timeout=WAIT)
+        watched.check()
+    finally:
+        loop.run(server.stop())
+
+
+def test_without_a_server_language_the_browsers_decides(browser, loop):
+    """Pages served with no language (add_pages(app, language=None)) start in the
+    browser's first language that the page speaks; a page with the server's <html lang>
+    starts in that one, whatever the browser prefers."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from chatkit.pages import add_pages
+
+    async def serve(language):
+        app = web.Application()
+        add_pages(app, language=language)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        return server
+
+    servers = {language: loop.run(serve(language)) for language in (None, "en")}
+    try:
+        for locale, html_language, words in (("zh-CN", None, CHINESE), ("fr-FR", None, ENGLISH),
+                                             ("zh-TW", "en", ENGLISH)):
+            context = browser.new_context(locale=locale)
+            try:
+                page = context.new_page()
+                page.goto(str(servers[html_language].make_url("/")))
+                speaks(page, words, "zh-CN" if words is CHINESE else "en")
+            finally:
+                context.close()
+    finally:
+        for server in servers.values():
+            loop.run(server.close())
+
+
+def test_every_sentence_of_the_page_is_in_both_languages(page, served):
+    """CHAT_TEXT (chat-text.js) has the same keys in English and Chinese, each with the same
+    {slots}, every Chinese one in Chinese; every key chat.html and chat.js name is there."""
+    open_chat(page, served.url, code=None)
+    catalogue = page.evaluate("CHAT_TEXT")
+    assert set(catalogue) == {"en", "zh"}
+    assert catalogue["en"].keys() == catalogue["zh"].keys()
+    for key, english in catalogue["en"].items():
+        chinese = catalogue["zh"][key]
+        assert set(re.findall(r"\{(\w+)\}", english)) == set(re.findall(r"\{(\w+)\}", chinese)), key
+        assert re.search(r"[\u4e00-\u9fff]", chinese), (key, chinese)
+    static = ROOT / "chatkit" / "static"
+    named = set(re.findall(r'data-(?:text|placeholder|label)="(\w+)"',
+                           (static / "chat.html").read_text()))
+    for call in re.findall(r"words\(([^,)]*)", (static / "chat.js").read_text()):
+        named.update(re.findall(r'"(\w+)"', call))
+    assert len(named) > 40 and named - catalogue["en"].keys() == set(), \
+        named - catalogue["en"].keys()
