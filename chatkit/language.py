@@ -246,9 +246,10 @@ def _anchored(parts: list[tuple[bool, str]]) -> bool:
     """Whether a template begins or ends with words of its own, or has many: "{a} in
     {b}" would match half the sentences people write, and change what nobody translated."""
     ends = [parts[0], parts[-1]] if parts else []
-    words = sum(len(text.strip()) for slot, text in parts if not slot)
-    return all(not slot for slot, _ in parts) or words >= 12 or any(
-        not slot and len(text.strip()) >= 2 for slot, text in ends)
+    literal = " ".join(text for slot, text in parts if not slot)
+    return (all(not slot for slot, _ in parts) or len(literal.replace(" ", "")) >= 12
+            or re.search(r"[A-Za-z]{6}", literal) is not None
+            or any(not slot and len(text.strip()) >= 2 for slot, text in ends))
 
 
 @functools.cache

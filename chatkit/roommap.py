@@ -26,10 +26,12 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Mapping
 
+from chatkit.language import phrase, translate
+
 __all__ = ["NO_ROOM", "RoomMap", "snapshot"]
 
 #: Where a map lists the clients of a namespace who joined no room.
-NO_ROOM = "(no room)"
+NO_ROOM = phrase("(no room)")  # shown in the kernel's language, kept in English
 
 Layout = Mapping[str, Mapping[str, list[str]]]
 
@@ -65,7 +67,7 @@ def snapshot(sio, *, label: Callable[[str], str | None] | None = None,
                 continue
             if room in rooms.get(None, {}):  # a client's private room, named by its own sid
                 if private_rooms and room in everyone:
-                    named[f"private: {name(room)}"] = [name(room)]
+                    named[phrase(f"private: {name(room)}")] = [name(room)]
                 continue
             members = everyone.intersection(members)
             in_a_room.update(members)
@@ -99,11 +101,11 @@ class RoomMap:
     def __str__(self) -> str:
         lines = [self.title] if self.title else []
         if not self.layout:
-            lines.append("(nobody is connected)")
+            lines.append(translate("(nobody is connected)"))
         for namespace, rooms in self.layout.items():
             lines.append(namespace)
             for room, names in rooms.items():
-                lines.append(f"  {room}: {', '.join(names)}")
+                lines.append(f"  {translate(room)}: {', '.join(names)}")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -137,7 +139,7 @@ class RoomMap:
         width = max(self.GAP + len(self.layout) * (width_ns + self.GAP), 240)
         if not self.layout:
             columns.append(f'<text x="{self.GAP}" y="{top + 20}" fill="#666">'
-                           f'(nobody is connected)</text>')
+                           f'{translate("(nobody is connected)")}</text>')
             height = top + 32
         title = (f'<text x="{self.GAP}" y="26" font-size="16" font-weight="bold">'
                  f'{_text(self.title)}</text>') if self.title else ""
@@ -156,11 +158,13 @@ class RoomMap:
             f'<text x="{x + 18}" y="{y + 40 + i * (self.CHIP_HEIGHT + 4)}">{_text(name)}</text>'
             f'</g>' for i, name in enumerate(names))
         dash = ' stroke-dasharray="4 3"' if unjoined else ""
+        shown = translate(room) if unjoined or room.startswith("private: ") else translate(
+            f"room {room}")
         return (f'<g class="room" data-name="{_attr(room)}">'
                 f'<rect x="{x}" y="{y}" width="{self.ROOM_WIDTH}" height="{height}" rx="6" '
                 f'fill="{fill}" stroke="{stroke}"{dash}/>'
                 f'<text x="{x + 8}" y="{y + 17}" font-style="italic">'
-                f'{"" if unjoined else "room "}{_text(room)}</text>{chips}</g>')
+                f'{_text(shown)}</text>{chips}</g>')
 
 
 def _text(value: str) -> str:

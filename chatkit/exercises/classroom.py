@@ -30,6 +30,7 @@ from chatkit.exercises.harness import (
     in_your_code,
     say_right,
 )
+from chatkit.language import phrase
 
 _BUSIEST_SERVER = "exercise-06"
 _STRIKES_SERVER = "exercise-06-strikes"
@@ -93,7 +94,7 @@ def _busiest_hint(got: Mapping[str, set[tuple[str, ...]]], sizes: Mapping[str, i
         return f"{room!r} ({sizes[room]} student{'s' * (sizes[room] != 1)})"
 
     reached = sorted(room for room, notices in got.items() if notices != {()})
-    where = f"rooms were {dict(sizes)}"
+    where = phrase(f"rooms were {dict(sizes)}")
     hint(reached, f"no student got a notice ({where}): call "
                   f"`await teacher.announce(text, room=...)` (without await nothing is sent)")
     hint(len(reached) < len(sizes),
@@ -342,7 +343,8 @@ async def _mutes_hint(server: Any, said: Mapping[str, list[str]], timed: set[str
                     f"({_quote(said[name])}): mute at the {_nth(STRIKES)}, not before")
     for name in sorted(should - set(muted)):
         case_only = _strikes(said, any_case=False)[name] < STRIKES
-        did = f"{name!r} said {WORD!r} {STRIKES} times ({_quote(said[name])}) and is not muted"
+        did = phrase(f"{name!r} said {WORD!r} {STRIKES} times ({_quote(said[name])}) and is "
+                     f"not muted")
         hint(name not in asked, f"{did}: your bot called teacher.mute({name!r}, ...) without "
                                 f"await, so nothing was sent: `await teacher.mute(...)`")
         hint(not case_only or not muted,

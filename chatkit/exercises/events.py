@@ -33,6 +33,7 @@ from chatkit.exercises.harness import (
     show_args,
     signature_advice,
 )
+from chatkit.language import phrase
 
 
 def _refuse_chatkit(sio: Any) -> None:
@@ -78,7 +79,7 @@ _ADD_AND_SHOUT_ADVICE = signature_advice(add="a, b", shout="text")
 
 
 async def _try_add(served: Served, a: float, b: float) -> None:
-    got = await served.clients["alice"].call("add", (a, b), f"called add({a}, {b})")
+    got = await served.clients["alice"].call("add", (a, b), phrase(f"called add({a}, {b})"))
     failure_hint(served.failures, _ADD_AND_SHOUT_ADVICE)
     hint(got is not None,
          f"add({a}, {b}) was acknowledged with no value: `return a + b` from the handler; "
@@ -279,7 +280,7 @@ async def _try_named(served: Served, log: _ConnectLog, name: str) -> None:
     guest = _Guest(name, served.timeout, {"name": name})
     await served.connect(guest)
     _connect_crash_hint(log)
-    did = f"{name} connected with auth={{'name': {name!r}}}"
+    did = phrase(f"{name} connected with auth={{'name': {name!r}}}")
     refusal = guest.refusal
     hint(refusal is None or refusal or guest.refusals,
          f"{did} and got no answer within {served.timeout:g} s: does your connect "
@@ -292,7 +293,7 @@ async def _try_nameless(served: Served, log: _ConnectLog, key: str, auth: Any) -
     guest = _Guest(key, served.timeout, auth)
     await served.connect(guest)
     _connect_crash_hint(log)
-    did = f"a client connected with {_auth_text(auth)}"
+    did = phrase(f"a client connected with {_auth_text(auth)}")
     hint(guest.refusal is not None,
          f"{did}, no name, and your connect handler let it in: refuse it with `raise "
          f"socketio.exceptions.ConnectionRefusedError(\"Pick a name: auth needs a "
@@ -337,7 +338,7 @@ def _say_crash_hint(served: Served, did: str, bad: bool) -> None:
 async def _call_say(served: Served, sender: str, data: dict, bad: bool) -> tuple[str, Any]:
     for client in served.clients.values():
         client.events.clear()
-    did = f"{sender} said {data!r}"
+    did = phrase(f"{sender} said {data!r}")
     ack = await served.clients[sender].call("say", data, did)
     _say_crash_hint(served, did, bad)
     return did, ack

@@ -31,6 +31,7 @@ from chatkit.exercises.harness import (
     show_args,
 )
 from chatkit.faults import Relay, relay
+from chatkit.language import phrase
 from chatkit.sio import close_client, settle
 
 __all__ = ["check_bye_and_left", "check_nothing_lost"]
@@ -94,7 +95,7 @@ async def _try_bye(served: Served) -> None:
     await _until(lambda: failures or all(other.got("left") for other in others), timeout)
     await served.settle()  # anything extra, or wrong, has arrived too
     failure_hint(failures, _BYE_ADVICE)
-    did = "alice said 'bye'"
+    did = phrase("alice said 'bye'")
     hint(alice.reasons[0] == "server disconnect",
          f"{did}; her connection ended with the reason {alice.reasons[0]!r}, expected "
          f"'server disconnect': let her go with `await sio.disconnect(sid)`")
@@ -130,7 +131,7 @@ async def _try_hang_up(served: Served) -> None:
     await _until(lambda: served.failures or len(bob.got("left")) >= 2, served.timeout)
     await served.settle()
     failure_hint(served.failures, _BYE_ADVICE)
-    did = "then carol disconnected by herself (no 'bye')"
+    did = phrase("then carol disconnected by herself (no 'bye')")
     left = bob.got("left")
     hint(len(left) >= 2,
          f"{did}, and bob got no 'left' about her within {served.timeout:g} s: emit 'left' "
@@ -314,7 +315,8 @@ class _Drill:
         """bob says each text; return the ids of the acks, checked."""
         ids: list[int] = []
         for text in texts:
-            ack = await self.served.clients["bob"].call("say", {"text": text}, f"bob said {text!r}")
+            ack = await self.served.clients["bob"].call("say", {"text": text},
+                                                        phrase(f"bob said {text!r}"))
             self.report()
             hint(isinstance(ack, dict) and ack.get("ok") is True and isinstance(ack.get("id"), int),
                  f"bob said {text!r} and got the ack {ack!r}; expected {{'ok': True, "
@@ -353,7 +355,7 @@ class _Drill:
         await self.served.settle()
         self.report()
         got = dan.ids()
-        did = f"dan connected with auth={dan.auth!r} (he had seen up to id {said[1]})"
+        did = phrase(f"dan connected with auth={dan.auth!r} (he had seen up to id {said[1]})")
         for args in dan.got("said"):
             hint(len(args) == 1 and isinstance(args[0], dict), f"{did} and got `said` with "
                  f"{show_args(args)}: send each message he missed as a `said` of its own, "
@@ -447,8 +449,8 @@ class _Drill:
 def _judge_resume(auth: Any, seen: int, away: list[int], ids: list[int]) -> None:
     """What ada's client sent when it came back, and what it got for it."""
     lost = [i for i in away if i not in ids]
-    did = (f"ada's line went down after id {seen}; bob said {away} meanwhile, and her "
-           f"client came back with auth={auth!r}")
+    did = (phrase(f"ada's line went down after id {seen}; bob said {away} meanwhile, and her "
+           f"client came back with auth={auth!r}"))
     hint(isinstance(auth, dict) and "offset" in auth,
          f"{did}: no offset, so your server could not know what she missed"
          f"{f' (she lost {lost})' if lost else ''}: {_FUNCTION}")

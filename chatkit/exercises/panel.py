@@ -38,6 +38,7 @@ from chatkit.exercises.harness import (
     say_right,
     short,
 )
+from chatkit.language import phrase
 from chatkit.server import ChatServer
 from chatkit.sio import close_client
 
@@ -215,7 +216,7 @@ class _Trial:
         return [message.text for message in self.bob.messages("lobby") if message.name == _YOU]
 
     async def says_what_you_type(self, text: Any, button: Any, typed: str) -> None:
-        did = f"after typing {typed!r} in your Text and clicking your Button"
+        did = phrase(f"after typing {typed!r} in your Text and clicking your Button")
         text.value = typed
         self.click(button, did)
         if not await self.wait(self.said_by_you, crash_first=False):
@@ -249,7 +250,7 @@ class _Trial:
 
     async def keeps_a_refused_message(self, text: Any, button: Any) -> None:
         too_long = "x" * 2001
-        did = "after clicking your Button with 2001 x's in the Text (too long)"
+        did = phrase("after clicking your Button with 2001 x's in the Text (too long)")
         text.value = too_long
         asked = len(self.requests)
         self.click(button, did)

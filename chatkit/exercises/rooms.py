@@ -34,6 +34,7 @@ from chatkit.exercises.harness import (
     show_args,
     signature_advice,
 )
+from chatkit.language import phrase
 from chatkit.server import ChatServer
 
 __all__ = ["check_join", "check_rooms_and_whispers"]
@@ -165,7 +166,7 @@ def _others_got(client: SocketIOClient, event: str) -> str:
 # -- exercise 1: join -------------------------------------------------------------
 
 async def _try_join(served: Served, name: str, room: str, expected: list[str]) -> None:
-    did = f"{name} joined {room!r}"
+    did = phrase(f"{name} joined {room!r}")
     got = await served.clients[name].call("join", {"room": room}, did)
     _crashed(served)
     hint(room in served.sio.rooms(_sid(served, name), namespace=NS),
@@ -198,7 +199,7 @@ async def _try_join(served: Served, name: str, room: str, expected: list[str]) -
 
 async def _try_bad_join(served: Served, data: dict, what: str) -> None:
     carol = served.clients["carol"]
-    did = f"carol joined with {data!r} ({what})"
+    did = phrase(f"carol joined with {data!r} ({what})")
     before = set(served.sio.rooms(_sid(served, "carol"), namespace=NS))
     got = await carol.call("join", data, did)
     _crashed(served, {("join", Exception): f"A join with {what} must be answered {{\"ok\": False, "
@@ -214,7 +215,7 @@ async def _try_bad_join(served: Served, data: dict, what: str) -> None:
 # -- exercise 2: say in a room, whisper -----------------------------------------------
 
 async def _join_before_saying(served: Served, name: str, room: str) -> None:
-    did = f"{name} joined {room!r}"
+    did = phrase(f"{name} joined {room!r}")
     got = await served.clients[name].call("join", {"room": room}, did)
     _crashed(served)
     hint(isinstance(got, dict) and got.get("ok") is True
@@ -233,7 +234,7 @@ async def _try_say(served: Served, sender: str, room: str, text: str,
     """``sender`` says ``text`` in ``room``; return the id of the message."""
     clients = served.clients
     await _quiet(served)
-    did = f"{sender} said {text!r} in {room!r}"
+    did = phrase(f"{sender} said {text!r} in {room!r}")
     ack = await clients[sender].call("say", {"room": room, "text": text}, did)
     await served.settle()
     _crashed(served)
@@ -268,7 +269,7 @@ async def _try_say(served: Served, sender: str, room: str, text: str,
 
 async def _try_say_outside(served: Served) -> None:
     await _quiet(served)
-    did = "dave, who is in no room, said 'let me in' in 'lobby'"
+    did = phrase("dave, who is in no room, said 'let me in' in 'lobby'")
     ack = await served.clients["dave"].call("say", {"room": "lobby", "text": "let me in"},
                                             did)
     await served.settle()
@@ -292,7 +293,7 @@ _WHISPER_ADVICE = {
 async def _try_whisper(served: Served, sender: str, to: str, text: str) -> None:
     clients = served.clients
     await _quiet(served)
-    did = f"{sender} whispered {text!r} to {to}"
+    did = phrase(f"{sender} whispered {text!r} to {to}")
     ack = await clients[sender].call("whisper", {"to": to, "text": text}, did)
     await served.settle()
     _crashed(served, _WHISPER_ADVICE)
@@ -316,7 +317,7 @@ async def _try_whisper(served: Served, sender: str, to: str, text: str) -> None:
 
 async def _try_whisper_to_nobody(served: Served, sender: str, to: str) -> None:
     await _quiet(served)
-    did = f"{sender} whispered to {to!r}, a name nobody has"
+    did = phrase(f"{sender} whispered to {to!r}, a name nobody has")
     ack = await served.clients[sender].call("whisper", {"to": to, "text": "anyone?"}, did)
     await served.settle()
     _crashed(served, {("whisper", Exception): "A whisper to a name nobody has must be answered "
@@ -341,7 +342,7 @@ async def _try_whisper_after_disconnect(served: Served) -> None:
         hint(False, f"dave disconnected and the server did not notice within "
                     f"{timeout:g} s: does your `disconnect` handler return?")
     _crashed(served)
-    did = "dave disconnected; then alice whispered to him"
+    did = phrase("dave disconnected; then alice whispered to him")
     ack = await served.clients["alice"].call("whisper", {"to": "dave", "text": "still there?"},
                                              did)
     _crashed(served, _WHISPER_ADVICE)

@@ -25,6 +25,7 @@ from chatkit.exercises.harness import (
     in_your_code,
     say_right,
 )
+from chatkit.language import phrase
 from chatkit.websocket import WebSocket
 
 
@@ -76,17 +77,17 @@ async def _talk_to_shout(url: str, timeout: float, failures: HandlerFailures) ->
         await ws.opened(timeout)
         for text in ("hello", "Mixed Case 42"):
             if ws.ready_state is not WebSocket.OPEN:  # closed after its previous answer
-                await _closed_without_answer(ws, f"sent {text!r}", failures, timeout)
+                await _closed_without_answer(ws, phrase(f"sent {text!r}"), failures, timeout)
             ws.send(text)
             try:  # a handler that crashes closes the connection (1011): no need to wait
                 await running.wait_for(
                     lambda: received or ws.ready_state is WebSocket.CLOSED, timeout)
             except TimeoutError:
-                failures.hint(f"sent {text!r}")
+                failures.hint(phrase(f"sent {text!r}"))
                 hint(False, f"sent {text!r} and got no answer within {timeout:g} s: does "
                             f"your handler `await connection.send(...)` for each message?")
             if not received:
-                await _closed_without_answer(ws, f"sent {text!r}", failures, timeout)
+                await _closed_without_answer(ws, phrase(f"sent {text!r}"), failures, timeout)
             answer = received.pop(0)
             hint(answer != text, f"sent {text!r} and got it back unchanged: send "
                                  f"`message.upper()` instead of `message`")
@@ -103,7 +104,7 @@ async def _talk_to_shout(url: str, timeout: float, failures: HandlerFailures) ->
             hint(False, f"sent 'bye' and got {received[0]!r} before the close: close the "
                         f"connection instead of answering")
         if event.code == 1011:
-            failures.hint("sent 'bye'")
+            failures.hint(phrase("sent 'bye'"))
             hint(False, "the connection closed with 1011 (internal error): your handler "
                         "raised an exception on 'bye'")
         hint((event.code, event.reason) == (4000, "bye"),
@@ -337,7 +338,7 @@ async def _expect_said(room: _Room, peers: list[_Peer], sender: str, text: str, 
     ids = {}
     for peer in peers:
         message = await peer.next()
-        did = f"{sender} said {text!r}"
+        did = phrase(f"{sender} said {text!r}")
         if message is None:
             room.crash_hint()
             if peer.name == sender and len(room.peers) == 1:
