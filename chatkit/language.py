@@ -30,7 +30,7 @@ import itertools
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 __all__ = ["LANGUAGES", "current_language", "language_in", "phrase", "speaking", "translate",
@@ -156,7 +156,8 @@ def _translated(text: str, language: str, depth: int) -> str | None:
     found = _matched(core, language, depth)
     if found is None:
         for splitter, joiner in (("\n", "\n"), (_NEXT_SENTENCE, "")):
-            pieces = core.split(splitter) if isinstance(splitter, str) else splitter.split(core)
+            pieces = _whole(core.split(splitter) if isinstance(splitter, str)
+                            else splitter.split(core), "\n" if joiner else " ")
             if len(pieces) > 1:
                 done = [_translated(piece, language, depth) for piece in pieces]
                 if any(done):
@@ -173,18 +174,92 @@ def _translated(text: str, language: str, depth: int) -> str | None:
     return start + found + text[len(text.rstrip()):]
 
 
+def _whole(pieces: list[str], glue: str) -> list[str]:
+    """``pieces`` with each one that opens a bracket or backtick joined to the next
+    ones until it is closed: no sentence ends inside someone's code."""
+    whole: list[str] = []
+    for piece in pieces:
+        if whole and not _balanced(whole[-1]):
+            whole[-1] += glue + piece
+        else:
+            whole.append(piece)
+    return whole
+
+
 def _matched(sentence: str, language: str, depth: int) -> str | None:
-    for pattern, placeholders, target in _patterns(language):
+    for pattern, parts, target in _patterns(language):
         matched = pattern.fullmatch(sentence)
         if matched is None:
             continue
+        groups = list(matched.groups())
+        slots = [slot for slot, _ in parts]
+        if not all(map(_balanced, groups)) or any(a and b for a, b in itertools.pairwise(slots)):
+            groups = _best_reading(parts, sentence, language, depth) or groups
+        placeholders = [text for slot, text in parts if slot]
         values = {}
-        for name, value in zip(placeholders, matched.groups(), strict=True):
+        for name, value in zip(placeholders, groups, strict=True):
             nested = _translated(value, language, depth + 1) if depth < 3 else None
             values.setdefault(name, value if nested is None else nested)
         return "".join(values.get(part, "") if is_slot else part
                        for is_slot, part in _parts(target))
     return None
+
+
+def _balanced(text: str) -> bool:
+    """Whether ``text`` closes every bracket and backtick it opens: a slot's value is a
+    whole piece, never half of a learner's line of code."""
+    if text.count("`") % 2:
+        return False
+    opened = []
+    for char in text:
+        if char in "([{":
+            opened.append(char)
+        elif char in ")]}" and (not opened or opened.pop() != "([{"[")]}".index(char)]):
+            return False
+    return not opened
+
+
+def _best_reading(parts: list[tuple[bool, str]], sentence: str, language: str,
+                  depth: int) -> list[str] | None:
+    """The slots' values when the shortest ones cut a bracket or backtick in two, or two
+    slots touch: of the balanced readings (at most 200), the one with the most values
+    that are sentences of their own. None if there is no balanced reading."""
+    best, best_known, left = None, -1, [200]
+    for reading in _readings(parts, sentence, 0, 0, left):
+        known = sum(1 for value in reading
+                    if value and _translated(value, language, depth + 1) is not None)
+        if known > best_known:
+            best, best_known = reading, known
+    return best
+
+
+def _readings(parts: list[tuple[bool, str]], text: str, index: int, at: int,
+              left: list[int]) -> Iterator[list[str]]:
+    """Every way to give ``parts[index:]``'s slots balanced values that spell
+    ``text[at:]``, shortest values first."""
+    if left[0] <= 0:
+        return
+    if index == len(parts):
+        if at == len(text):
+            left[0] -= 1
+            yield []
+        return
+    slot, piece = parts[index]
+    if not slot:
+        if text.startswith(piece, at):
+            yield from _readings(parts, text, index + 1, at + len(piece), left)
+        return
+    if index + 1 == len(parts):
+        ends: Iterable[int] = [len(text)]
+    elif parts[index + 1][0]:  # two slots touch: any split
+        ends = range(at, len(text) + 1)
+    else:
+        following = parts[index + 1][1]
+        ends = [i for i in range(at, len(text)) if text.startswith(following, i)]
+    for end in ends:
+        if _balanced(text[at:end]):
+            for rest in _readings(parts, text, index + 1, end, left):
+                yield [text[at:end], *rest]
 
 
 _CJK_PUNCTUATION = "，。：；！？、）」』】”"
@@ -226,9 +301,9 @@ def _parts(template: str) -> list[tuple[bool, str]]:
 
 
 @functools.cache
-def _patterns(language: str) -> list[tuple[re.Pattern, list[str], str]]:
+def _patterns(language: str) -> list[tuple[re.Pattern, list[tuple[bool, str]], str]]:
     """Each English template as a pattern, most literal text first (so that the most
-    specific one wins), with its slots' names and its translation."""
+    specific one wins), with its parts (see :func:`_parts`) and its translation."""
     found = []
     for english, target in catalogue(language).items():
         # Matched without the spaces around it: a text keeps its own (see _translated).
@@ -237,7 +312,7 @@ def _patterns(language: str) -> list[tuple[re.Pattern, list[str], str]]:
             continue
         regex = "".join("(.*?)" if slot else re.escape(text) for slot, text in parts)
         found.append((sum(len(text) for slot, text in parts if not slot),
-                      re.compile(regex, re.S), [text for slot, text in parts if slot], target))
+                      re.compile(regex, re.S), parts, target))
     found.sort(key=lambda item: -item[0])
     return [item[1:] for item in found]
 
