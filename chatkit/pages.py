@@ -37,10 +37,10 @@ VENDORED_CLIENT = STATIC / "vendor" / "socket.io.min.js"
 #: Page address -> the HTML file that answers it.
 PAGES = {"/": "chat.html", "/teacher": "teacher.html"}
 
-#: The chat page's ``<html lang>`` for each language it speaks (its sentences are in
-#: ``chat-text.js``): the page starts in the server's language, unless the address
-#: (``?lang=en``), the student's own choice on the page or, with no server language,
-#: the browser's says otherwise.
+#: The pages' ``<html lang>`` for each language they speak (their sentences are in
+#: ``chat-text.js`` and ``teacher-text.js``): a page starts in the server's language,
+#: unless the address (``?lang=en``), the reader's own choice on either page (one choice
+#: for both) or, with no server language, the browser's says otherwise.
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 
 #: Sent with every page and file: no script but the server's own files runs (a message
@@ -113,7 +113,7 @@ def _respond(path: Path, *, shareable: bool = False, body: bytes | None = None) 
 
 
 def _in_language(html: str, language: str | None) -> bytes:
-    """The chat page with the ``lang`` of its ``<html>`` tag set to ``language``'s
+    """A page with the ``lang`` of its ``<html>`` tag set to ``language``'s
     (no ``lang`` for None: the browser's language decides)."""
     lang = "" if language is None else f' lang="{HTML_LANG[language]}"'
     return re.sub(r"<html(\s+lang=\"[^\"]*\")?>", f"<html{lang}>", html, count=1).encode()
@@ -124,9 +124,9 @@ def add_pages(app: web.Application, *, language: str | None = "en") -> None:
     under ``/static/`` from ``app`` (GET and HEAD; aiohttp answers 405 to other methods,
     and an unknown file is 404).
 
-    ``language`` ("en" or "zh") is the one the chat page starts in (its ``<html lang>``);
-    None leaves the choice to the browser's language. A student may still pick another
-    on the page, or with ``?lang=zh`` in the address.
+    ``language`` ("en" or "zh") is the one both pages start in (their ``<html lang>``);
+    None leaves the choice to the browser's language. A student or the teacher may still
+    pick another on the page, or with ``?lang=zh`` in the address.
     """
     if language is not None and language not in HTML_LANG:
         raise ValueError(f"the chat page speaks {' and '.join(HTML_LANG)}, not {language!r}")
@@ -134,8 +134,6 @@ def add_pages(app: web.Application, *, language: str | None = "en") -> None:
 
     async def page(request: web.Request) -> web.Response:
         path = STATIC / PAGES[request.path]
-        if path.name != "chat.html":
-            return _respond(path)
         return _respond(path, body=_in_language(path.read_text(encoding="utf-8"), language))
 
     async def static(request: web.Request) -> web.Response:

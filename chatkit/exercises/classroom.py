@@ -91,7 +91,8 @@ def _busiest_hint(got: Mapping[str, set[tuple[str, ...]]], sizes: Mapping[str, i
                   busiest: str, text: str) -> None:
     """The hint for who received what: ``got`` maps a room to the notices its students got."""
     def size(room: str) -> str:
-        return f"{room!r} ({sizes[room]} student{'s' * (sizes[room] != 1)})"
+        return (phrase(f"{room!r} (1 student)") if sizes[room] == 1
+                else phrase(f"{room!r} ({sizes[room]} students)"))
 
     reached = sorted(room for room, notices in got.items() if notices != {()})
     where = phrase(f"rooms were {dict(sizes)}")
@@ -361,11 +362,11 @@ async def _mutes_hint(server: Any, said: Mapping[str, list[str]], timed: set[str
 
 
 def _times(count: int) -> str:
-    return f"{count} strike{'s' * (count != 1)}"
+    return phrase(f"{count} strike") if count == 1 else phrase(f"{count} strikes")
 
 
 def _nth(count: int) -> str:
-    return {1: "1st", 2: "2nd", 3: "3rd"}.get(count, f"{count}th")
+    return phrase({1: "1st", 2: "2nd", 3: "3rd"}.get(count, f"{count}th"))
 
 
 def _quote(texts: list[str]) -> str:

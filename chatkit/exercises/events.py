@@ -261,7 +261,7 @@ class _Guest(SocketIOClient):
 
 
 def _auth_text(auth: Any) -> str:
-    return "no auth" if auth is None else f"auth={auth!r}"
+    return phrase("no auth") if auth is None else f"auth={auth!r}"
 
 
 def _connect_crash_hint(log: _ConnectLog) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 import socketio
 
 from chatkit import running
-from chatkit.language import translate
+from chatkit.language import phrase, translate
 from chatkit.sio import serve as serve_socketio
 from chatkit.sio import settle
 
@@ -278,8 +278,8 @@ class SocketIOClient:
             await self.sio.connect(url, namespaces=[self.namespace], auth={"name": self.name},
                                    transports=["websocket"], wait_timeout=self.timeout)
         except socketio.exceptions.ConnectionError as exc:
-            where, advice = ("your server", "") if self.namespace == "/" else (
-                f"the {self.namespace} namespace",
+            where, advice = (phrase("your server"), "") if self.namespace == "/" else (
+                phrase(f"the {self.namespace} namespace"),
                 f"a server accepts a namespace other than / only when it has handlers "
                 f"there (or lists it in namespaces=), so register them with "
                 f"namespace=\"{self.namespace}\"; ")

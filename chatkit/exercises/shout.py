@@ -97,7 +97,7 @@ async def _talk_to_shout(url: str, timeout: float, failures: HandlerFailures) ->
         try:
             event = await ws.closed(timeout)
         except TimeoutError:
-            extra = f" (it answered {received[0]!r})" if received else ""
+            extra = phrase(f" (it answered {received[0]!r})") if received else ""
             hint(False, f"sent 'bye' and the connection stayed open for {timeout:g} s"
                         f"{extra}: close it with `await connection.close(4000, 'bye')`")
         if received:
@@ -231,7 +231,7 @@ class _Room:
                     f"connection closed (1011, internal error). {advice}")
 
     async def join(self, name: str, hello: bool = True) -> _Peer:
-        self.step = f"when {name} connected"
+        self.step = phrase(f"when {name} connected")
         try:
             connection = await connect(self.url, compression=None,
                                        open_timeout=self.timeout)
@@ -260,7 +260,7 @@ class _Peer:
 
     async def send(self, message: dict | str) -> None:
         frame = message if isinstance(message, str) else json.dumps(message)
-        self.room.step = f"when {self.name} sent {_show(frame)}"
+        self.room.step = phrase(f"when {self.name} sent {_show(frame)}")
         self.last_sent = _show(frame)
         try:
             await self.connection.send(frame)
@@ -290,8 +290,8 @@ class _Peer:
     def _closed(self) -> None:
         self.room.crash_hint()
         code = self.connection.close_code
-        when = (f"after answering {self.answered}" if self.answered
-                else f"after {self.name} sent {self.last_sent}")
+        when = (phrase(f"after answering {self.answered}") if self.answered
+                else phrase(f"after {self.name} sent {self.last_sent}"))
         hint(False, f"the server closed {self.name}'s connection (code {code}) {when}: keep "
                     f"it open; on a bad message, send an error and go on with the loop "
                     f"(`continue`)")

@@ -9,14 +9,29 @@
 //   sessionStorage, never logged.
 // - Text from the server or from students is only ever set as text (textContent,
 //   attributes), never as HTML: a student named "<img onerror=...>" shows as just that.
+//
+// The page speaks English or Chinese, chosen as the chat page chooses (one choice for
+// both pages): its own sentences are in teacher-text.js (TEACHER_TEXT), and the server is
+// asked, with "lang" in `auth`, to word its refusals and answers in the same language.
+// What the server said is shown as it came, in the language it used.
 "use strict";
+
+if (typeof TEACHER_TEXT === "undefined") {
+  // teacher-text.js did not load, so there is no sentence to say it with but this one.
+  document.getElementById("status").textContent =
+    "The teacher's page could not load teacher-text.js: reload the page.";
+  throw new Error("teacher-text.js did not load");
+}
 
 const REQUEST_TIMEOUT_MS = 5000;
 const REFRESH_EVERY_MS = 5000; // `presence` arrives live; this also catches who left altogether
+const LANGUAGE_KEY = "chatkit-language"; // localStorage: the choice, shared with the chat page
+const HTML_LANG = { en: "en", zh: "zh-CN" }; // <html lang> for each language
 
 const byId = (id) => document.getElementById(id);
 const ui = {
   status: byId("status"),
+  languages: byId("languages"),
   login: byId("login"),
   token: byId("token"),
   loginMessage: byId("login-message"),
@@ -44,16 +59,155 @@ let shown = "";                        // the view as last drawn, to redraw only
 let refreshTimer = null;
 let refreshSoonTimer = null;
 
+// -- the page's language -----------------------------------------------------------------
+
+// "zh", "zh-CN" or "zh-TW" -> "zh"; "en-GB" -> "en"; a language TEACHER_TEXT lacks -> null.
+function spoken(tag) {
+  const base = String(tag || "").toLowerCase().split("-")[0];
+  return Object.hasOwn(TEACHER_TEXT, base) ? base : null;
+}
+
+function chosenBefore() {
+  try {
+    return localStorage.getItem(LANGUAGE_KEY);
+  } catch {
+    return null; // storage refused (private mode)
+  }
+}
+
+// The first that applies, as on the chat page: ?lang=zh (or en) in the address; what was
+// chosen with the English / 中文 switch on this page or the chat page; the server's
+// language (the lang of the <html> it sent: `serve --lang zh` sends "zh-CN"); the
+// browser's own preferences.
+function firstLanguage() {
+  const browser = navigator.languages || [navigator.language];
+  return spoken(new URLSearchParams(location.search).get("lang"))
+    || spoken(chosenBefore())
+    || spoken(document.documentElement.getAttribute("lang"))
+    || browser.map(spoken).find(Boolean)
+    || "en";
+}
+
+let language = firstLanguage();
+
+// A sentence the page words itself: the key of its text in TEACHER_TEXT and the values of
+// its {slots}. It is kept so (on screen) and worded only when shown, so that switching
+// language words it again. A plain string is a sentence someone else worded (the server,
+// a student's name): it is shown as it is.
+function words(key, values = {}) {
+  return { key, values };
+}
+
+function template(sentence) {
+  const texts = TEACHER_TEXT[language];
+  return Object.hasOwn(texts, sentence.key) ? texts[sentence.key] : String(sentence.key);
+}
+
+function phrase(sentence) {
+  if (sentence === null || sentence === undefined) return "";
+  if (typeof sentence !== "object") return String(sentence);
+  const values = sentence.values || {};
+  return template(sentence).replace(/\{(\w+)\}/g, (slot, name) => phrase(values[name]));
+}
+
+// Put `sentence` into `element` as text; a child of `element` with data-slot="name" (the
+// <code> of a command) is kept, as it is, where the sentence has {name}.
+function fill(element, sentence) {
+  const slots = {};
+  for (const child of element.querySelectorAll(":scope > [data-slot]")) {
+    slots[child.dataset.slot] = child;
+  }
+  if (!Object.keys(slots).length) {
+    element.textContent = phrase(sentence);
+    return;
+  }
+  const pieces = template(sentence).split(/\{(\w+)\}/); // text, slot, text, slot, ..., text
+  element.replaceChildren(...pieces.map((piece, at) => (
+    at % 2 === 0 ? document.createTextNode(piece)
+      : slots[piece] || document.createTextNode(phrase((sentence.values || {})[piece])))));
+}
+
+let statusShown = { sentence: words("typeToken"), kind: "" }; // to word again on a switch
+let loginShown = "";
+let resultShown = { sentence: "", ok: true };
+let roomsProblemShown = "";
+let joinCodeShown = "";
+
+// Everything on the page in `language`: the fixed labels (the elements that name a
+// sentence in data-text, data-label or data-alt), then what is drawn.
+function showLanguage() {
+  document.documentElement.lang = HTML_LANG[language] || language;
+  for (const element of document.querySelectorAll("[data-text]")) {
+    fill(element, words(element.dataset.text));
+  }
+  for (const element of document.querySelectorAll("[data-label]")) {
+    element.setAttribute("aria-label", phrase(words(element.dataset.label)));
+  }
+  for (const element of document.querySelectorAll("[data-alt]")) {
+    element.alt = phrase(words(element.dataset.alt));
+  }
+  for (const button of ui.languages.querySelectorAll("[data-lang]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === language));
+  }
+  setStatus(statusShown.sentence, statusShown.kind);
+  showLoginMessage(loginShown);
+  tell(resultShown.sentence, resultShown.ok);
+  showRoomsProblem(roomsProblemShown);
+  showJoinCode(joinCodeShown);
+  shown = ""; // the rooms' headings and buttons are words too: draw them again
+  draw();
+}
+
+// The teacher's choice, with the switch: kept for next time (in this browser, for the
+// chat page too), and it wins over the server's language and the browser's from now on.
+// The server words its sentences to this connection in the language asked for when it
+// connected; from the next connection on, in this one.
+function chooseLanguage(chosen) {
+  if (!spoken(chosen)) return;
+  language = spoken(chosen);
+  try { localStorage.setItem(LANGUAGE_KEY, language); } catch { /* no storage */ }
+  // A ?lang= in the address would win over the choice at the next reload: drop it.
+  const query = new URLSearchParams(location.search);
+  if (query.has("lang")) {
+    query.delete("lang");
+    const rest = query.toString();
+    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+  }
+  showLanguage();
+}
+
+ui.languages.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-lang]");
+  if (button) chooseLanguage(button.dataset.lang);
+});
+
 // -- words on the page -----------------------------------------------------------------
 
-function setStatus(text, kind = "") {
-  ui.status.textContent = text;
+function setStatus(sentence, kind = "") {
+  statusShown = { sentence, kind };
+  ui.status.textContent = phrase(sentence);
   ui.status.className = `status ${kind}`;
 }
 
+function showLoginMessage(sentence) {
+  loginShown = sentence;
+  ui.loginMessage.textContent = phrase(sentence);
+}
+
+function showRoomsProblem(sentence) {
+  roomsProblemShown = sentence;
+  ui.roomsProblem.textContent = phrase(sentence);
+}
+
+function showJoinCode(sentence) {
+  joinCodeShown = sentence;
+  ui.joinCode.textContent = phrase(sentence);
+}
+
 // The outcome of an action, as a sentence: the server's own words when it refused.
-function tell(text, ok) {
-  ui.result.textContent = text;
+function tell(sentence, ok) {
+  resultShown = { sentence, ok };
+  ui.result.textContent = phrase(sentence);
   ui.result.className = `message result ${ok ? "ok" : "refused"}`;
 }
 
@@ -65,10 +219,12 @@ function connect(token) {
     socket = null; // first, so that its "io client disconnect" is not shown
     older.disconnect();
   }
-  ui.loginMessage.textContent = "";
-  setStatus("Connecting to the chat server…");
+  showLoginMessage("");
+  setStatus(words("connecting"));
   const connection = io("/teacher", {
-    auth: { token },
+    // Asked afresh at each (re)connection: the token, and the language the server is to
+    // word its refusals and answers in (the page's, as it is then).
+    auth: (send) => send({ token, lang: language }),
     forceNew: true, // a fresh connection for each token typed
     reconnectionDelay: 500,
     reconnectionDelayMax: 10000,
@@ -80,7 +236,7 @@ function connect(token) {
   connection.on("connect", mine(() => {
     ui.login.hidden = true;
     ui.tools.hidden = false;
-    setStatus("Connected: the rooms below update live.", "ok");
+    setStatus(words("connected"), "ok");
     invite();
     refresh();
     clearInterval(refreshTimer);
@@ -90,30 +246,30 @@ function connect(token) {
   connection.on("connect_error", mine((error) => {
     if (connection.active) {
       // Not a refusal: the server cannot be reached now, and socket.io tries again.
-      setStatus("Cannot reach the chat server: trying again…", "trouble");
+      setStatus(words("cannotReach"), "trouble");
       return;
     }
     // The server refused the token: show its sentence as it is (a wrong token, or
     // "Too many wrong tries of the teacher token from your address: wait 4 s ...").
     socket = null;
     stopRefreshing();
-    showLogin(error.message || "The server refused the connection.");
+    showLogin(error.message || words("serverRefused"));
   }));
 
   connection.on("disconnect", mine((reason) => {
     stopRefreshing();
     if (connection.active) {
-      setStatus(`Connection lost (${reason}): reconnecting…`, "trouble");
+      setStatus(words("connectionLost", { reason }), "trouble");
     } else {
       // "io server disconnect": the server ended this connection and socket.io does not
       // come back on its own; the token must be typed again.
       socket = null;
-      showLogin("The server closed this connection: type the token to connect again.");
+      showLogin(words("serverClosed"));
     }
   }));
 
   connection.io.on("reconnect_attempt", mine((attempt) => {
-    setStatus(`Connection lost: reconnecting (try ${attempt})…`, "trouble");
+    setStatus(words("reconnecting", { attempt }), "trouble");
   }));
 
   // Every room's presence, pushed by the server as the room hears it.
@@ -133,8 +289,8 @@ function connect(token) {
 function showLogin(sentence) {
   ui.tools.hidden = true;
   ui.login.hidden = false;
-  ui.loginMessage.textContent = sentence;
-  setStatus("Not connected.", "trouble");
+  showLoginMessage(sentence);
+  setStatus(words("notConnected"), "trouble");
   ui.token.focus();
 }
 
@@ -143,13 +299,11 @@ ui.login.addEventListener("submit", (event) => {
   const token = ui.token.value.trim();
   ui.token.value = "";
   if (!token) {
-    ui.loginMessage.textContent =
-      "Type the teacher token: the server printed it when it started.";
+    showLoginMessage(words("tokenMissing"));
     return;
   }
   if (typeof io !== "function") {
-    ui.loginMessage.textContent =
-      "The socket.io client did not load: reload the page, or check that the chat server is running.";
+    showLoginMessage(words("noClient"));
     return;
   }
   connect(token);
@@ -157,17 +311,18 @@ ui.login.addEventListener("submit", (event) => {
 
 // -- requests --------------------------------------------------------------------------
 
-// Send a teacher's request; always resolves to an ack, {"ok": false, "error"} if it failed.
+// Send a teacher's request; always resolves to an ack, {"ok": false, "error"} if it failed
+// (the error: the server's sentence, or the page's words).
 async function request(event, payload) {
   if (!socket || !socket.connected) {
-    return { ok: false, error: "Not connected to the chat server right now: wait until it reconnects, then try again." };
+    return { ok: false, error: words("notConnectedRequest") };
   }
   try {
     const answer = await socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck(event, payload);
     if (answer && typeof answer === "object") return answer;
-    return { ok: false, error: "The server's answer could not be read." };
+    return { ok: false, error: words("unreadable") };
   } catch {
-    return { ok: false, error: `The server did not answer within ${REQUEST_TIMEOUT_MS / 1000} s: is it still running?` };
+    return { ok: false, error: words("noAnswer", { seconds: REQUEST_TIMEOUT_MS / 1000 }) };
   }
 }
 
@@ -190,7 +345,7 @@ async function invite() {
     return item;
   }));
   const code = links.length ? codeOf(links[0]) : null;
-  ui.joinCode.textContent = code ? `Join code: ${code}` : "No join code: anyone may join.";
+  showJoinCode(code ? words("joinCode", { code }) : words("noJoinCode"));
   const picture = typeof answer.qr === "string" && answer.qr.startsWith("data:image/svg+xml");
   ui.qr.hidden = !picture;
   if (picture) ui.qr.src = answer.qr;
@@ -209,10 +364,10 @@ function codeOf(link) {
 async function refresh() {
   const answer = await request("rooms", {});
   if (!answer.ok) {
-    ui.roomsProblem.textContent = `The rooms could not be refreshed: ${answer.error}`;
+    showRoomsProblem(words("roomsProblem", { why: answer.error }));
     return;
   }
-  ui.roomsProblem.textContent = "";
+  showRoomsProblem("");
   view = {
     rooms: roomMap(answer.rooms && typeof answer.rooms === "object" ? answer.rooms : {}),
     people: Array.isArray(answer.people) ? answer.people.map(String) : [],
@@ -234,8 +389,7 @@ function stopRefreshing() {
 
 async function kick(name) {
   const answer = await request("kick", { name });
-  tell(answer.ok ? `Removed ${name} from the chat: they were told, and may come back after the kick period.`
-    : answer.error, answer.ok);
+  tell(answer.ok ? words("kicked", { name }) : answer.error, answer.ok);
   refresh();
 }
 
@@ -243,14 +397,14 @@ async function mute(name) {
   const typed = ui.muteSeconds.value.trim();
   const seconds = Number(typed);
   if (typed === "" || !Number.isFinite(seconds)) {
-    tell("Type how many seconds to mute for (0 lifts a mute).", false);
+    tell(words("typeSeconds"), false);
     ui.muteSeconds.focus();
     return;
   }
   const answer = await request("mute", { name, seconds });
   if (!answer.ok) tell(answer.error, false);
-  else if (seconds === 0) tell(`Lifted ${name}'s mute: they can speak again.`, true);
-  else tell(`Muted ${name} for ${seconds} s: they were told.`, true);
+  else if (seconds === 0) tell(words("unmuted", { name }), true);
+  else tell(words("muted", { name, seconds }), true);
 }
 
 ui.announce.addEventListener("submit", async (event) => {
@@ -262,7 +416,8 @@ ui.announce.addEventListener("submit", async (event) => {
     tell(answer.error, false);
     return;
   }
-  tell(room ? `Announced to room ${room}: “${text}”` : `Announced to everyone: “${text}”`, true);
+  tell(room ? words("announcedToRoom", { room, text }) : words("announcedToEveryone", { text }),
+    true);
   ui.announceText.value = "";
 });
 
@@ -276,7 +431,7 @@ function draw() {
   const inRooms = new Set(rooms.flatMap((room) => view.rooms[room].map(String)));
   const alone = view.people.filter((name) => !inRooms.has(name));
   const groups = rooms.map((room) => group(room, view.rooms[room].map(String), room));
-  if (alone.length) groups.push(group("in no room", alone, null));
+  if (alone.length) groups.push(group(words("inNoRoom"), alone, null));
   ui.rooms.replaceChildren(...groups);
   ui.nobody.hidden = view.people.length > 0 || rooms.length > 0;
   drawAnnounceChoices(rooms);
@@ -288,7 +443,7 @@ function group(title, members, room) {
   section.className = room === null ? "room no-room" : "room";
   if (room !== null) section.dataset.room = room;
   const heading = document.createElement("h3");
-  heading.textContent = `${title} (${members.length})`;
+  heading.textContent = phrase(words("roomHeading", { room: title, count: members.length }));
   const list = document.createElement("ul");
   for (const name of members) {
     const item = document.createElement("li");
@@ -297,8 +452,8 @@ function group(title, members, room) {
     const label = document.createElement("span");
     label.className = "name";
     label.textContent = name;
-    item.append(label, button("Mute", `Mute ${name}`, () => mute(name)),
-      button("Kick", `Kick ${name}`, () => kick(name), "danger"));
+    item.append(label, button(words("mute"), words("muteName", { name }), () => mute(name)),
+      button(words("kick"), words("kickName", { name }), () => kick(name), "danger"));
     list.append(item);
   }
   section.append(heading, list);
@@ -308,8 +463,8 @@ function group(title, members, room) {
 function button(text, label, onClick, kind = "") {
   const element = document.createElement("button");
   element.type = "button";
-  element.textContent = text;
-  element.setAttribute("aria-label", label);
+  element.textContent = phrase(text);
+  element.setAttribute("aria-label", phrase(label));
   if (kind) element.className = kind;
   element.addEventListener("click", onClick);
   return element;
@@ -320,11 +475,11 @@ function drawAnnounceChoices(rooms) {
   const chosen = ui.announceRoom.value;
   const everyone = document.createElement("option");
   everyone.value = "";
-  everyone.textContent = "everyone";
+  everyone.textContent = phrase(words("everyone"));
   const choices = rooms.map((room) => {
     const option = document.createElement("option");
     option.value = room;
-    option.textContent = `room ${room}`;
+    option.textContent = phrase(words("toRoom", { room }));
     return option;
   });
   ui.announceRoom.replaceChildren(everyone, ...choices);
@@ -343,3 +498,7 @@ ui.projectorOff.addEventListener("click", () => projector(false));
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && document.body.classList.contains("projector")) projector(false);
 });
+
+// -- start -------------------------------------------------------------------------------
+
+showLanguage();
