@@ -13,8 +13,8 @@ rules need not know who reads them. The server translates per connection: a clie
 sends ``"lang": "zh"`` in its auth hears its refusals and notices in Chinese, whatever the
 server's own language (``python -m chatkit serve --lang zh``).
 
-    >>> translate("Wrong join code.", "zh")
-    '加入码不对。'
+    >>> translate("Wrong join code: check it with your teacher.", "zh")
+    '加入码不对：请找老师核对。'
 
 ``make translations`` brings the catalogues up to date with the code: a new sentence
 gets an empty translation (a test fails until it is filled in), a gone one goes.

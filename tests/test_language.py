@@ -3,6 +3,7 @@ translation keeps its sentence's slots, and the server words refusals and notice
 language each connection asked for (or its own, ``--lang``), on real sockets."""
 
 import asyncio
+import doctest
 import json
 import re
 
@@ -194,3 +195,9 @@ async def test_each_connection_hears_its_own_language_from_an_english_server():
         await bob.disconnect()
     finally:
         await server.stop()
+
+
+def test_the_docstrings_examples_are_true():
+    """What chatkit.language's docstrings show a reader is what it does."""
+    failed, tried = doctest.testmod(language)
+    assert (failed, tried >= 3) == (0, True)
