@@ -151,14 +151,25 @@ async def page_texts(language, *addresses):
 @pytest.mark.parametrize("language", [*HTML_LANG, None])
 async def test_the_chat_page_starts_in_the_pages_language(language):
     """add_pages(app, language=...) sets the chat page's <html lang> (the page's script
-    starts in it; None: the browser's language decides) and changes nothing else: the
-    teacher's page and /static/chat.html are the files as they are."""
-    chat, teacher, raw = await page_texts(language, "/", "/teacher", "/static/chat.html")
+    starts in it; None: the browser's language decides) and changes nothing else:
+    /static/chat.html is the file as it is."""
+    chat, raw = await page_texts(language, "/", "/static/chat.html")
     on_disk = (STATIC / "chat.html").read_text(encoding="utf-8")
     tag = "<html>" if language is None else f'<html lang="{HTML_LANG[language]}">'
     assert chat == on_disk.replace('<html lang="en">', tag, 1)
     assert chat.count("<html") == 1 and tag in chat
-    assert teacher == (STATIC / "teacher.html").read_text(encoding="utf-8")
+    assert raw == on_disk
+
+
+@pytest.mark.parametrize("language", [*HTML_LANG, None])
+async def test_the_teacher_page_starts_in_the_pages_language(language):
+    """The teacher's page gets the same <html lang> as the chat page (teacher.js starts in
+    it, as chat.js does), and nothing else changes: /static/teacher.html is the file."""
+    chat, teacher, raw = await page_texts(language, "/", "/teacher", "/static/teacher.html")
+    on_disk = (STATIC / "teacher.html").read_text(encoding="utf-8")
+    tag = "<html>" if language is None else f'<html lang="{HTML_LANG[language]}">'
+    assert teacher == on_disk.replace('<html lang="en">', tag, 1)
+    assert teacher.count("<html") == 1 and tag in teacher and tag in chat
     assert raw == on_disk
 
 
@@ -169,11 +180,14 @@ def test_the_pages_speak_english_and_chinese_only():
 
 
 async def test_a_chinese_server_serves_the_chat_page_in_chinese():
-    """``serve --lang zh`` (ChatServer(language="zh")) serves <html lang="zh-CN">."""
+    """``serve --lang zh`` (ChatServer(language="zh")) serves <html lang="zh-CN">, on the
+    chat page and on the teacher's page."""
     server = ChatServer(language="zh")
     handle = await server.start(name="pages-zh")
     try:
-        async with aiohttp.ClientSession() as session, session.get(handle.url + "/") as response:
-            assert '<html lang="zh-CN">' in await response.text()
+        async with aiohttp.ClientSession() as session:
+            for address in ("/", "/teacher"):
+                async with session.get(handle.url + address) as response:
+                    assert '<html lang="zh-CN">' in await response.text(), address
     finally:
         await server.stop()

@@ -18,9 +18,10 @@ from playwright.sync_api import expect
 from chatkit import running
 from chatkit.classroom import ServerProcess
 from chatkit.client import ChatClient, connect
-from chatkit.pages import join_link
+from chatkit.pages import STATIC, join_link
 from chatkit.peer import Status
 from chatkit.protocol import ChatError, Notice
+from chatkit.server import ChatServer
 from tests.browser.conftest import free_port, screenshot
 from tests.browser.test_browser_websocket import ServerThread
 from tests.conftest import timeout
@@ -393,3 +394,150 @@ def test_the_page_reconnects_by_itself_and_says_so(page, watch, thread):
     assert len(watch.navigations) == 1
     thread.run(server.stop(), timeout=timeout(30))
     watch.only_loopback()
+
+
+# ---- the page in Chinese (issue 13) -------------------------------------------------------
+
+WRONG_ZH = "老师令牌不对：请核对服务器启动时打印的令牌。"
+
+
+def speaks_chinese(page) -> None:
+    """The token form in Chinese: <html lang>, the title, headings, label, button, hint and
+    status, exactly (the hint's command kept as <code>)."""
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page).to_have_title("chatkit：老师页面")
+    expect(page.locator("h1")).to_have_text("老师页面")
+    expect(page.locator("#login h2")).to_have_text("打开老师工具")
+    expect(page.get_by_label("老师令牌", exact=True)).to_be_visible()
+    expect(page.locator("#login button[type=submit]")).to_have_text("连接")
+    expect(page.locator("#login .hint")).to_have_text("python -m chatkit serve 启动时打印了这个令牌。")
+    expect(page.locator("#login .hint code")).to_have_text("python -m chatkit serve")
+    expect(page.locator("#status")).to_have_text("未连接：请输入老师令牌。")
+    expect(page.get_by_role("button", name="中文")).to_have_attribute("aria-pressed", "true")
+
+
+def test_the_teacher_page_switches_to_chinese_and_remembers_the_choice(page, watch, thread,
+                                                                       server):
+    """?lang=zh on an English server: the page's own words in Chinese (the form, the status,
+    the rooms, the buttons, the results), and the server's answers too, since the page asks
+    for Chinese in its auth ("lang"). The English / 中文 switch changes it all at once, and
+    is remembered for both pages (localStorage "chatkit-language", as the chat page)."""
+    lan = student(thread, server, "lan", "hanzi")  # a room of her own, on this shared server
+    page.goto(f"{server.url}/teacher?lang=zh")
+    speaks_chinese(page)
+    token = page.get_by_label("老师令牌", exact=True)
+    token.press("Enter")
+    expect(page.locator("#login-message")).to_have_text("请输入老师令牌：服务器启动时打印过它。")
+    token.fill(server.teacher_token)
+    token.press("Enter")
+    expect(page.locator("#status")).to_have_text("已连接：下面的房间会实时更新。", timeout=WAIT_MS)
+    expect(members(page, "hanzi")).to_have_text(["lan"], timeout=WAIT_MS)
+    expect(page.locator(".room[data-room='hanzi'] h3")).to_have_text("hanzi（1 人）")
+    expect(page.locator("#join-code")).to_have_text(f"加入码：{JOIN_CODE}", timeout=WAIT_MS)
+    expect(page.get_by_role("img", name="加入链接的二维码")).to_be_visible()
+    expect(page.get_by_role("button", name="在投影上显示")).to_be_visible()
+    expect(page.locator("#rooms-title")).to_have_text("房间和里面的人")
+    expect(page.locator(".mute-for")).to_have_text(re.compile(r"^\s*禁言时长\s+秒（0 表示解除禁言）\s*$"))
+    expect(page.get_by_label("发给").locator("option")).to_contain_text(["所有人", "房间 hanzi"])
+    expect(page.locator("#announce button")).to_have_text("发布")
+
+    page.get_by_role("button", name="禁言 lan").click()
+    expect(page.locator("#result")).to_have_text("已对 lan 禁言 60 s：已通知对方。", timeout=WAIT_MS)
+    # lan asked for nothing, so her notice is in the server's language (English).
+    assert thread.run(lan.next("notice", timeout=timeout(10))).data == Notice(
+        "The teacher muted you for 60 s.")
+    page.get_by_role("button", name="发布", exact=True).click()  # an empty announcement
+    expect(page.locator("#result")).to_have_text("消息是空的：说点什么吧。", timeout=WAIT_MS)
+    page.get_by_label("禁言时长").fill("0")
+    page.get_by_role("button", name="禁言 lan").click()
+    expect(page.locator("#result")).to_have_text("已解除 lan 的禁言：对方可以再次发言了。",
+                                                 timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="移出 lan")).to_have_text("移出")
+    screenshot(page, "teacher-page-zh")
+
+    page.get_by_role("button", name="English").click()  # at once, without a reload
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#status")).to_have_text("Connected: the rooms below update live.")
+    expect(page.locator("#result")).to_have_text("Lifted lan's mute: they can speak again.")
+    expect(page.locator(".room[data-room='hanzi'] h3")).to_have_text("hanzi (1)")
+    expect(page.get_by_role("button", name="Kick lan")).to_have_text("Kick")
+    expect(page.locator("#join-code")).to_have_text(f"Join code: {JOIN_CODE}")
+    expect(page.get_by_label("Send to").locator("option")).to_contain_text(["everyone", "room hanzi"])
+    expect(page.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+    assert "lang=" not in page.url  # else the address would win over the choice at a reload
+    assert page.evaluate("localStorage.getItem('chatkit-language')") == "en"
+
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("#status")).to_have_text("已连接：下面的房间会实时更新。")
+    page.reload()  # the choice is kept (the token is not: it is typed again)
+    speaks_chinese(page)
+    page.goto(f"{server.url}/")  # and the chat page makes the same choice
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#join-form h2")).to_have_text("加入课堂聊天")
+    thread.run(lan.disconnect())
+    token_stays_secret(page, watch, server)
+    watch.only_loopback()
+
+
+@pytest.fixture
+def chinese_server(thread):
+    """A ChatServer speaking Chinese (as `serve --lang zh`), with a teacher token."""
+    chat = ChatServer(join_code=JOIN_CODE, teacher_token="a-chinese-token", language="zh")
+    handle = thread.run(chat.start(name="teacher-page-zh"), timeout=timeout(30))
+    yield handle
+    thread.run(chat.stop(), timeout=timeout(30))
+
+
+def test_a_chinese_server_refuses_a_wrong_token_in_chinese(page, watch, chinese_server):
+    """On a Chinese server the page starts in Chinese (<html lang="zh-CN">) and a wrong
+    token is refused in the server's Chinese sentence; ?lang=en asks for English and gets
+    the English one; switched back to 中文, the page asks in Chinese again (its auth is
+    made at each connection), so the server's answers are Chinese once connected."""
+    url = chinese_server.url
+    page.goto(f"{url}/teacher")
+    speaks_chinese(page)
+    token = page.get_by_label("老师令牌", exact=True)
+    token.fill("guess-1")
+    token.press("Enter")
+    expect(page.locator("#login-message")).to_have_text(WRONG_ZH, timeout=WAIT_MS)
+    expect(page.locator("#status")).to_have_text("未连接。")
+    expect(page.locator("#tools")).to_be_hidden()
+    screenshot(page, "teacher-page-zh-wrong-token")
+
+    page.goto(f"{url}/teacher?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_label("Teacher token").fill("guess-2")
+    page.get_by_label("Teacher token").press("Enter")
+    expect(page.locator("#login-message")).to_have_text(WRONG, timeout=WAIT_MS)
+    expect(page.locator("#status")).to_have_text("Not connected.")
+
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("#login-message")).to_have_text(WRONG)  # the server's, as it came
+    token.fill("a-chinese-token")
+    token.press("Enter")
+    expect(page.locator("#status")).to_have_text("已连接：下面的房间会实时更新。", timeout=WAIT_MS)
+    expect(page.locator("#nobody")).to_have_text("还没有人连接。")
+    page.get_by_role("button", name="发布", exact=True).click()
+    expect(page.locator("#result")).to_have_text("消息是空的：说点什么吧。", timeout=WAIT_MS)
+    watch.only_loopback()
+
+
+def test_every_sentence_of_the_teacher_page_is_in_both_languages(page, server):
+    """TEACHER_TEXT (teacher-text.js) has the same keys in English and Chinese, each with
+    the same {slots}, every Chinese one in Chinese; every key teacher.html and teacher.js
+    name is there."""
+    page.goto(f"{server.url}/teacher")
+    catalogue = page.evaluate("TEACHER_TEXT")
+    assert set(catalogue) == {"en", "zh"}
+    assert catalogue["en"].keys() == catalogue["zh"].keys()
+    for key, english in catalogue["en"].items():
+        chinese = catalogue["zh"][key]
+        assert set(re.findall(r"\{(\w+)\}", english)) == set(re.findall(r"\{(\w+)\}", chinese)), key
+        assert re.search(r"[\u4e00-\u9fff]", chinese), (key, chinese)
+    named = set(re.findall(r'data-(?:text|label|alt)="(\w+)"',
+                           (STATIC / "teacher.html").read_text()))
+    for call in re.findall(r"words\(([^,)]*)", (STATIC / "teacher.js").read_text()):
+        named.update(re.findall(r'"(\w+)"', call))
+    assert len(named) > 40 and named - catalogue["en"].keys() == set(), \
+        named - catalogue["en"].keys()
+    assert catalogue["en"].keys() - named == set()  # no sentence left unused
