@@ -377,7 +377,8 @@ def translated_sources() -> list[Path]:
     return paths
 
 
-_MARKERS = ("translate", "phrase")
+#: Calls whose text argument is for a person however short it is: the argument's position.
+_MARKERS = {"translate": 0, "phrase": 0, "CheckFailed": 0, "Refused": 0, "hint": 1}
 
 
 def templates_in(source: str) -> list[str]:
@@ -396,9 +397,12 @@ def templates_in(source: str) -> list[str]:
             skip.update(id(inner) for inner in ast.walk(node))
         if isinstance(node, ast.JoinedStr):
             skip.update(id(inner) for inner in ast.walk(node) if inner is not node)
-    labels = {id(arg) for node in ast.walk(tree) if isinstance(node, ast.Call)
-              and getattr(node.func, "id", getattr(node.func, "attr", "")) in _MARKERS
-              for arg in node.args[:1]}
+    labels = set()
+    for node in ast.walk(tree):
+        called = getattr(getattr(node, "func", None), "id", None) or getattr(
+            getattr(node, "func", None), "attr", None)
+        if isinstance(node, ast.Call) and called in _MARKERS:
+            labels.update(id(arg) for arg in node.args[_MARKERS[called]:][:1])
     found = []
     nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.expr)),
                    key=lambda node: (node.lineno, node.col_offset))
