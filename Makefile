@@ -104,9 +104,9 @@ notebooks: setup
 	for nb in $$built; do echo "== $${nb#$(CURDIR)/}"; $(EXECUTE) $$nb; done
 
 # After changing a sentence chatkit says to a person: update chatkit/locale/zh/*.json (new
-# sentences get "", which tests/test_language.py refuses until they are translated).
+# sentences get "", which tests/test_catalogues.py refuses until they are translated).
 translations: setup
-	$(BIN)/python -c 'from chatkit.language import main; main()'
+	$(BIN)/python -m chatkit.catalogues
 
 # The browser tests drive Debian's Chromium (Playwright's own download cannot work offline),
 # with a Chinese font so that the Chinese edition's pages draw characters, not boxes.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -31,7 +32,7 @@ from chatkit import protocol
 from chatkit.addresses import UnusableCertificate, student_urls, tls_context
 from chatkit.cluster import class_secrets, safe_url
 from chatkit.guard import Guard
-from chatkit.language import LANGUAGES
+from chatkit.language import LANGUAGES, phrase, translate
 from chatkit.limits import Limits, describe
 from chatkit.pages import join_link, qr_text
 from chatkit.running import ServerStartError
@@ -330,31 +331,37 @@ def _print_start(server: ChatServer, *, db: str | None, redis: str | None,
     """What the teacher needs: the address, the join code, the token (once), the limits,
     the students' link (and its QR code), the teacher's page."""
     urls = server.public_urls
-    print(f"Chat server running. Students connect to: {urls[0]} "
-          f"(socket.io namespace {protocol.CHAT})")
+    print_line = functools.partial(_print_line, server.language)  # in its language (--lang)
+    print_line(f"Chat server running. Students connect to: {urls[0]} "
+        f"(socket.io namespace {protocol.CHAT})")
     for url in urls[1:]:
-        print(f"  or, from another network of this computer: {url}")
+        print_line(f"  or, from another network of this computer: {url}")
     code = server.join_code
-    print(f"Join code: {code}" if code else "Join code: none (--open: anyone may join)")
-    print(f"Teacher token: {server.moderation.token} (socket.io namespace "
-          f"{protocol.TEACHER}; keep it to yourself)")
-    print(f"Limits: {describe(server.rules.limits)}")
+    print_line(f"Join code: {code}" if code else "Join code: none (--open: anyone may join)")
+    print_line(f"Teacher token: {server.moderation.token} (socket.io namespace "
+        f"{protocol.TEACHER}; keep it to yourself)")
+    # the limits first, on their own: "Limits: 5 messages per second ..." reads as either
+    print_line(f"Limits: {translate(describe(server.rules.limits), server.language)}")
     if db:
-        print(f"Messages are kept in {db}")
+        print_line(f"Messages are kept in {db}")
     if redis:
-        print(f"Sharing the chat through Redis at {safe_url(redis)} with every "
-              f"server started with the same --redis")
+        print_line(f"Sharing the chat through Redis at {safe_url(redis)} with every "
+            f"server started with the same --redis")
     # After the lines above, which stay first (notebook 06 shows them): the QR code then
     # stays on screen, right above the log, where the class can scan it.
     link = join_link(urls[0], code)
-    print(f"Students' page: {link} (any browser; "
-          + ("the join code is in the link" if code else "no code needed")
-          + (", or scan this QR code)" if qr else ")"))
+    how = phrase("the join code is in the link") if code else phrase("no code needed")
+    scan = phrase(", or scan this QR code") if qr else ""
+    print_line(f"Students' page: {link} (any browser; {how}{scan})")
     if qr:
         print(qr_text(link), end="")
-    print(f"Teacher's page: {urls[0]}/teacher (type the teacher token there; it is never "
-          f"in a link)")
-    print("Press Ctrl-C to stop.", flush=True)
+    print_line(f"Teacher's page: {urls[0]}/teacher (type the teacher token there; it is never "
+        f"in a link)")
+    print_line("Press Ctrl-C to stop.")
+
+
+def _print_line(language: str, line: str) -> None:
+    print(translate(line, language), flush=True)
 
 
 def _can_draw(out: TextIO) -> bool:

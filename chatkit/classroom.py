@@ -39,6 +39,7 @@ from typing import Any
 
 from chatkit import running
 from chatkit.client import ChatClient, TeacherClient
+from chatkit.language import current_language
 
 __all__ = ["RedisNotInstalled", "RedisProcess", "ServerProcess", "TeacherClient",
            "redis_server_path", "simulate_class", "start_bot"]
@@ -89,12 +90,15 @@ class ServerProcess:
         """Start the teacher's server with these command-line options; wait until it serves.
 
         ``--port 0`` is added unless ``args`` name a port, so the OS picks a free one,
-        and ``--ready-file`` always. Returns once the server serves and all it printed
+        ``--lang`` (chatkit's language, in a Chinese kernel) unless they name one, and
+        ``--ready-file`` always. Returns once the server serves and all it printed
         at start is in :attr:`output`. Raises ``RuntimeError`` with the server's own
         words if it does not start. Note: this method is a coroutine.
         """
         if not any(arg.startswith("--port") for arg in args):
             args = (*args, "--port", "0")
+        if current_language() != "en" and not any(arg.startswith("--lang") for arg in args):
+            args = (*args, "--lang", current_language())
         await running.stop(name)
         folder = tempfile.mkdtemp(prefix="chatkit-ready-")  # only we may read: the token
         ready = Path(folder) / "ready.json"

@@ -16,13 +16,12 @@ server's own language (``python -m chatkit serve --lang zh``).
     >>> translate("Wrong join code: check it with your teacher.", "zh")
     '加入码不对：请找老师核对。'
 
-``make translations`` brings the catalogues up to date with the code: a new sentence
-gets an empty translation (a test fails until it is filled in), a gone one goes.
+:mod:`chatkit.catalogues` keeps the catalogues up to date with the code
+(``make translations``).
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import contextvars
 import functools
@@ -40,12 +39,6 @@ __all__ = ["LANGUAGES", "current_language", "language_in", "phrase", "speaking",
 LANGUAGES = ("en", "zh")
 PACKAGE = Path(__file__).resolve().parent
 LOCALE = PACKAGE / "locale"
-#: The modules whose sentences reach a learner (the others speak to the teacher's
-#: terminal or to programmers, in English).
-TRANSLATED = ("limits", "chat", "moderation", "guard", "namespaces", "protocol", "peer",
-              "client", "retry", "panel", "polling", "fanout", "roommap", "websocket", "sio",
-              "running", "resume", "pagecode", "exercises")
-
 _process_language = "en"
 _speaking: contextvars.ContextVar[str | None] = contextvars.ContextVar("speaking", default=None)
 
@@ -358,117 +351,3 @@ def use_cjk_font() -> None:
     rcParams["font.sans-serif"] = [family, *[f for f in rcParams["font.sans-serif"]
                                              if f != family]]
     rcParams["font.family"] = "sans-serif"
-
-
-# ---- the catalogues, kept up to date with the code ---------------------------------------
-
-def module_name(path: Path) -> str:
-    """A catalogue's name for a source file: ``limits``, ``exercises.rooms``."""
-    return ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-
-
-def translated_sources() -> list[Path]:
-    """The source files whose sentences have translations."""
-    paths = []
-    for name in TRANSLATED:
-        folder = PACKAGE / name
-        paths += sorted(p for p in folder.glob("*.py") if p.name != "__init__.py") \
-            if folder.is_dir() else [PACKAGE / f"{name}.py"]
-    return paths
-
-
-#: Calls whose text argument is for a person however short it is: the argument's position.
-_MARKERS = {"translate": 0, "phrase": 0, "CheckFailed": 0, "Refused": 0, "hint": 1}
-
-
-def templates_in(source: str) -> list[str]:
-    """The sentences of a module's source, as templates: every string or f-string of three
-    words or more (an f-string's ``{expression}`` kept as written), and every argument of
-    a ``translate(...)`` call; not docstrings, not what goes to a logger."""
-    tree = ast.parse(source)
-    skip: set[int] = set()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
-                isinstance(body[0].value, ast.Constant):
-            skip.add(id(body[0].value))  # a docstring
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                isinstance(node.func.value, ast.Name) and node.func.value.id == "logger":
-            skip.update(id(inner) for inner in ast.walk(node))
-        if isinstance(node, ast.JoinedStr):
-            skip.update(id(inner) for inner in ast.walk(node) if inner is not node)
-    labels = set()
-    for node in ast.walk(tree):
-        called = getattr(getattr(node, "func", None), "id", None) or getattr(
-            getattr(node, "func", None), "attr", None)
-        if isinstance(node, ast.Call) and called in _MARKERS:
-            labels.update(id(arg) for arg in node.args[_MARKERS[called]:][:1])
-    found = []
-    nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.expr)),
-                   key=lambda node: (node.lineno, node.col_offset))
-    for node in nodes:
-        if id(node) in skip and id(node) not in labels:
-            continue
-        template = _template(node)
-        words = [word for word in re.sub(r"\{[^{}]*\}", " ", template or "").split()
-                 if re.search(r"[A-Za-z]{2}", word)]
-        if template and (len(words) >= 3 or id(node) in labels) and template not in found:
-            found.append(template)
-    return found
-
-
-_FORMAT_SLOT = re.compile(r"(\{[A-Za-z_]\w*(?:![rsa])?(?::[^{}]*)?\})")
-
-
-def _template(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        # A plain string's braces are literal, but for str.format's {name} slots.
-        pieces = _FORMAT_SLOT.split(node.value)
-        return "".join(piece if odd else piece.replace("{", "{{").replace("}", "}}")
-                       for odd, piece in zip(itertools.cycle((False, True)), pieces))
-    if isinstance(node, ast.JoinedStr):
-        out = []
-        for value in node.values:
-            if isinstance(value, ast.Constant):
-                out.append(value.value.replace("{", "{{").replace("}", "}}"))
-                continue
-            slot = ast.unparse(value.value)
-            if value.conversion != -1:
-                slot += "!" + chr(value.conversion)
-            if value.format_spec is not None:
-                slot += ":" + "".join(
-                    part.value if isinstance(part, ast.Constant)
-                    else "{" + ast.unparse(part.value) + "}"
-                    for part in value.format_spec.values)
-            out.append("{" + slot + "}")
-        return "".join(out)
-    return None
-
-
-def update_catalogues(language: str = "zh") -> dict[str, int]:
-    """Bring ``locale/<language>/*.json`` up to date with the code: keep translations,
-    add new sentences untranslated (""), drop gone ones. Returns the untranslated count
-    per catalogue."""
-    folder = LOCALE / language
-    folder.mkdir(parents=True, exist_ok=True)
-    left = {}
-    for path in translated_sources():
-        name = module_name(path)
-        target = folder / f"{name}.json"
-        old = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
-        new = {template: old.get(template, "") for template in templates_in(path.read_text())}
-        target.write_text(json.dumps(new, ensure_ascii=False, indent=1) + "\n",
-                          encoding="utf-8")
-        left[name] = sum(1 for text in new.values() if text == "")
-    return left
-
-
-def main() -> None:
-    """``make translations``: update the catalogues, say what is left to translate."""
-    for name, count in update_catalogues().items():
-        if count:
-            print(f"{name}: {count} sentences to translate")
-
-
-if __name__ == "__main__":
-    main()

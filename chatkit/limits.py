@@ -249,8 +249,9 @@ def describe(limits: Limits) -> str:
     """The limits as one sentence for the teacher (``python -m chatkit serve`` prints it)."""
     rate = (f"{limits.messages_per_second:g} messages per second per student (bursts of "
             f"{limits.burst})" if limits.messages_per_second else "no rate limit")
-    students = f"{limits.clients} students" if limits.clients else "any number of students"
-    rooms = (f"{limits.rooms_per_client} rooms each" if limits.rooms_per_client
+    students = (phrase(f"{limits.clients} students") if limits.clients
+                else "any number of students")
+    rooms = (phrase(f"{limits.rooms_per_client} rooms each") if limits.rooms_per_client
              else "any number of rooms each")
     return (f"{rate}; messages up to {limits.text_length:,} characters; {students}, "
             f"{rooms}; a kick lasts {limits.kick_seconds:g} s")

@@ -18,25 +18,16 @@ from chatkit.language import (
     _parts,
     current_language,
     language_in,
-    module_name,
     speaking,
-    templates_in,
     translate,
-    translated_sources,
     use_language,
 )
 from chatkit.limits import Limits
-from chatkit.peer import Status
 from chatkit.protocol import ConnectionRefused
 from chatkit.server import ChatServer
 from tests.conftest import timeout
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-CATALOGUES = sorted((LOCALE / "zh").glob("*.json"))
-
-
-def slots(template: str) -> set[str]:
-    return {text for slot, text in _parts(template) if slot}
 
 
 @pytest.fixture(autouse=True)
@@ -44,36 +35,6 @@ def english_again():
     """use_language sets the process's language: every test leaves English behind."""
     yield
     use_language("en")
-
-
-@pytest.mark.parametrize("path", translated_sources(), ids=module_name)
-def test_each_catalogue_holds_its_modules_sentences_all_translated(path):
-    """locale/zh/<module>.json has exactly the module's sentences (run `python -m
-    chatkit.language` after changing them) and none is left untranslated ("")."""
-    target = LOCALE / "zh" / f"{module_name(path)}.json"
-    entries = json.loads(target.read_text(encoding="utf-8"))
-    assert sorted(entries) == sorted(templates_in(path.read_text())), \
-        f"run `python -m chatkit.language` and translate what it adds to {target.name}"
-    untranslated = [english for english, chinese in entries.items() if chinese == ""]
-    assert untranslated == []
-
-
-@pytest.mark.parametrize("path", CATALOGUES, ids=lambda path: path.stem)
-def test_each_translation_keeps_its_slots_and_is_chinese(path):
-    """A translation has its English sentence's {slots}, each one (order may change),
-    and Chinese in it; None means "not read by a person" and stays English."""
-    wrong = [(english, chinese) for english, chinese in
-             json.loads(path.read_text(encoding="utf-8")).items()
-             if chinese is not None and (slots(chinese) != slots(english)
-                                         or not CJK.search(chinese))]
-    assert wrong == []
-
-
-def test_the_hand_made_words_are_the_clients_statuses():
-    """words.json holds what code builds from values: the statuses' names."""
-    words = json.loads((LOCALE / "zh" / "words.json").read_text(encoding="utf-8"))
-    assert sorted(words) == sorted(status.value for status in Status)
-    assert str(language.catalogue("zh")["connected"])
 
 
 def test_an_english_sentence_becomes_chinese_with_its_values_and_nested_sentences():
