@@ -75,10 +75,7 @@ def _show_errors_in(language: str) -> None:
     def translated(shell, kind, error, traceback, tb_offset=None):
         if error.args and isinstance(error.args[0], str):
             error.args = (translate(error.args[0]), *error.args[1:])
-        if hasattr(error, "_render_traceback_"):  # a check's hint: one line, no traceback
-            return error._render_traceback_()
-        return shell.InteractiveTB.structured_traceback(kind, error, traceback,
-                                                        tb_offset=tb_offset)
+        shell.showtraceback((kind, error, traceback), tb_offset=tb_offset)  # as IPython does
 
     shell.set_custom_exc((Exception,), translated)
 
