@@ -122,7 +122,7 @@ def translate(sentence: str, language: str | None = None) -> str:
     language = language or current_language()
     if language == "en" or not sentence:
         return sentence
-    found = _translated(sentence, language, depth=0)
+    found = _translated(sentence, language, 0, None)
     return sentence if found is None else _tidy(found)
 
 
@@ -137,19 +137,19 @@ def phrase(text: str) -> str:
 _NEXT_SENTENCE = re.compile(r"(?<=[.!?)])\s+(?=[A-Z\"'(`])")
 
 
-def _translated(text: str, language: str, depth: int) -> str | None:
+def _translated(text: str, language: str, depth: int, family: str | None) -> str | None:
     """``text`` translated, keeping the spaces around it; a text of several lines or
     sentences is translated piece by piece. None if no piece is known."""
     core = text.strip()
     if not core:
         return None
-    found = _matched(core, language, depth)
+    found = _matched(core, language, depth, family)
     if found is None:
         for splitter, joiner in (("\n", "\n"), (_NEXT_SENTENCE, "")):
             pieces = _whole(core.split(splitter) if isinstance(splitter, str)
                             else splitter.split(core), "\n" if joiner else " ")
             if len(pieces) > 1:
-                done = [_translated(piece, language, depth) for piece in pieces]
+                done = [_translated(piece, language, depth, family) for piece in pieces]
                 if any(done):
                     # a piece nobody translated keeps the space English had before it
                     found = joiner.join(
@@ -176,19 +176,25 @@ def _whole(pieces: list[str], glue: str) -> list[str]:
     return whole
 
 
-def _matched(sentence: str, language: str, depth: int) -> str | None:
-    for pattern, parts, target in _patterns(language):
+def _matched(sentence: str, language: str, depth: int, family: str | None) -> str | None:
+    """The translation of the first template ``sentence`` matches. Inside a slot
+    (``family`` given) only templates of the same family of modules count, and the rules'
+    pieces: a library's words quoted in an error are not a check's hint."""
+    for pattern, parts, target, families in _patterns(language):
+        if family is not None and not families & {family, "rules"}:
+            continue
         matched = pattern.fullmatch(sentence)
         if matched is None:
             continue
         groups = list(matched.groups())
         slots = [slot for slot, _ in parts]
         if not all(map(_balanced, groups)) or any(a and b for a, b in itertools.pairwise(slots)):
-            groups = _best_reading(parts, sentence, language, depth) or groups
+            groups = _best_reading(parts, sentence, language, depth, families) or groups
         placeholders = [text for slot, text in parts if slot]
         values = {}
         for name, value in zip(placeholders, groups, strict=True):
-            nested = _translated(value, language, depth + 1) if depth < 3 else None
+            nested = (_translated(value, language, depth + 1, min(families))
+                      if depth < 3 else None)
             values.setdefault(name, value if nested is None else nested)
         return "".join(values.get(part, "") if is_slot else part
                        for is_slot, part in _parts(target))
@@ -210,14 +216,14 @@ def _balanced(text: str) -> bool:
 
 
 def _best_reading(parts: list[tuple[bool, str]], sentence: str, language: str,
-                  depth: int) -> list[str] | None:
+                  depth: int, families: frozenset[str]) -> list[str] | None:
     """The slots' values when the shortest ones cut a bracket or backtick in two, or two
     slots touch: of the balanced readings (at most 200), the one with the most values
     that are sentences of their own. None if there is no balanced reading."""
     best, best_known, left = None, -1, [200]
     for reading in _readings(parts, sentence, 0, 0, left):
         known = sum(1 for value in reading
-                    if value and _translated(value, language, depth + 1) is not None)
+                    if value and _translated(value, language, depth + 1, min(families)))
         if known > best_known:
             best, best_known = reading, known
     return best
@@ -291,10 +297,15 @@ def _parts(template: str) -> list[tuple[bool, str]]:
 
 
 @functools.cache
-def _patterns(language: str) -> list[tuple[re.Pattern, list[tuple[bool, str]], str]]:
+def _patterns(language: str) -> list[tuple[re.Pattern, list, str, frozenset[str]]]:
     """Each English template as a pattern, most literal text first (so that the most
-    specific one wins), with its parts (see :func:`_parts`) and its translation."""
+    specific one wins), with its parts (see :func:`_parts`), its translation and the
+    families of the modules that say it."""
     found = []
+    families: dict[str, set[str]] = {}
+    for path in (LOCALE / language).glob("*.json"):
+        for english in json.loads(path.read_text(encoding="utf-8")):
+            families.setdefault(english, set()).add(_family(path.stem))
     for english, target in catalogue(language).items():
         # Matched without the spaces around it: a text keeps its own (see _translated).
         parts, target = _parts(english.strip()), (target or "").strip()
@@ -302,9 +313,22 @@ def _patterns(language: str) -> list[tuple[re.Pattern, list[tuple[bool, str]], s
             continue
         regex = "".join("(.*?)" if slot else re.escape(text) for slot, text in parts)
         found.append((sum(len(text) for slot, text in parts if not slot),
-                      re.compile(regex, re.S), parts, target))
+                      re.compile(regex, re.S), parts, target, frozenset(families[english])))
     found.sort(key=lambda item: -item[0])
     return [item[1:] for item in found]
+
+
+#: Modules whose sentences quote each other's pieces; "rules" are everyone's (kind(),
+#: refusals quoted in a client's or a check's error).
+_FAMILIES = {"limits": "rules", "chat": "rules", "moderation": "rules", "guard": "rules",
+             "namespaces": "rules", "protocol": "rules", "__main__": "rules", "peer": "client",
+             "client": "client", "retry": "client", "resume": "client", "panel": "client",
+             "words": "client"}
+
+
+def _family(module: str) -> str:
+    return module.split(".")[0] if module.startswith("exercises") else _FAMILIES.get(
+        module, module)
 
 
 def _anchored(parts: list[tuple[bool, str]]) -> bool:

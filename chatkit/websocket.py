@@ -336,7 +336,7 @@ class WebSocket:
         if failure is not None and not isinstance(failure, EOFError):
             # This side refused what it received and failed the connection: as in a
             # browser, that (and only that, once open) fires an error event.
-            error = ErrorEvent(_explain_failure(failure))
+            error = ErrorEvent(translate(_explain_failure(failure)))
         if received is None:
             # No close frame came: 1006. A connection cut after it opened fires no error
             # event in a browser, only this close.
@@ -423,7 +423,8 @@ def _explain(exc: BaseException, ws: WebSocket) -> ErrorEvent:
         body = exc.response.body.decode(errors="replace").strip().splitlines()
         said = body[0].removeprefix("Failed to open a WebSocket connection: ") if body else ""
         said = said.rstrip(".")
-        why = "the server refused the handshake with HTTP 400" + (f" ({said})" if said else "")
+        why = (f"the server refused the handshake with HTTP 400 ({said})" if said
+               else "the server refused the handshake with HTTP 400")
     elif isinstance(exc, InvalidStatus):
         why = (f"the server answered HTTP {exc.response.status_code} instead of switching "
                f"to WebSocket: is {ws.url} a WebSocket endpoint?")
@@ -436,7 +437,7 @@ def _explain(exc: BaseException, ws: WebSocket) -> ErrorEvent:
         why = f"cannot connect to {where}: {exc.strerror or exc}"
     else:
         why = f"cannot connect to {where}: {exc}"
-    return ErrorEvent(why)
+    return ErrorEvent(translate(why))
 
 
 # -- two tiny servers, for `running.serve_websockets` --------------------------------------
