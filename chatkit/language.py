@@ -29,6 +29,7 @@ import itertools
 import json
 import re
 import sys
+import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -72,10 +73,12 @@ def _show_errors_in(language: str) -> None:
         shell.set_custom_exc((), None)
         return
 
-    def translated(shell, kind, error, traceback, tb_offset=None):
-        if error.args and isinstance(error.args[0], str):
+    def translated(shell, kind, error, tb, tb_offset=None):
+        raised_by_chatkit = any(frame.f_code.co_filename.startswith(str(PACKAGE))
+                                for frame, _ in traceback.walk_tb(tb))
+        if raised_by_chatkit and error.args and isinstance(error.args[0], str):
             error.args = (translate(error.args[0]), *error.args[1:])
-        shell.showtraceback((kind, error, traceback), tb_offset=tb_offset)  # as IPython does
+        shell.showtraceback((kind, error, tb), tb_offset=tb_offset)  # as IPython does
 
     shell.set_custom_exc((Exception,), translated)
 

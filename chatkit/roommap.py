@@ -158,8 +158,7 @@ class RoomMap:
             f'<text x="{x + 18}" y="{y + 40 + i * (self.CHIP_HEIGHT + 4)}">{_text(name)}</text>'
             f'</g>' for i, name in enumerate(names))
         dash = ' stroke-dasharray="4 3"' if unjoined else ""
-        shown = translate(room) if unjoined or room.startswith("private: ") else translate(
-            f"room {room}")
+        shown = translate(room) if unjoined else translate(f"room {room}")
         return (f'<g class="room" data-name="{_attr(room)}">'
                 f'<rect x="{x}" y="{y}" width="{self.ROOM_WIDTH}" height="{height}" rx="6" '
                 f'fill="{fill}" stroke="{stroke}"{dash}/>'

@@ -166,14 +166,15 @@ def test_the_docstrings_examples_are_true():
 
 def test_in_a_chinese_kernel_an_error_chatkit_worded_is_shown_in_chinese():
     """A real kernel: after use_language("zh"), the error of a wrong call into chatkit
-    comes out in Chinese (IPython's handler translates it), a check's hint stays one
-    line, and use_language("en") puts English back."""
+    comes out in Chinese (IPython's handler translates it), the learner's own error is
+    left as written even if chatkit says the same, and use_language("en") puts English
+    back."""
     import nbformat
     from nbclient import NotebookClient
 
     cells = ['import chatkit\nchatkit.use_language("zh")',
              "from chatkit.websocket import WebSocket\nawait WebSocket(42).opened()",
-             'raise ValueError("my own words")',
+             'raise ValueError("You are not in room \'lobby\'.")  # my own words',
              'chatkit.use_language("en")\nawait WebSocket(42).opened()']
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(notebook, timeout=60, allow_errors=True).execute()
@@ -181,5 +182,5 @@ def test_in_a_chinese_kernel_an_error_chatkit_worded_is_shown_in_chinese():
               for cell in notebook.cells]
     assert errors[0] is None
     assert errors[1].ename == "TypeError" and CJK.search(errors[1].evalue), errors[1]
-    assert errors[2].evalue == "my own words"
+    assert errors[2].evalue == "You are not in room 'lobby'."  # not chatkit's: as written
     assert errors[3].evalue.startswith("url must be a str"), errors[3]
