@@ -29,7 +29,6 @@
   }
 
   const STORE_KEY = "chatkit-chat";
-  const LANGUAGE_KEY = "chatkit-language";  // localStorage: the student's own choice
   const HTML_LANG = { en: "en", zh: "zh-CN" };  // <html lang> for each language
   // The protocol's default limit (`serve --max-text` may lower it: the server's
   // refusal is then shown). Counted in characters (code points), as the server does.
@@ -53,33 +52,10 @@
 
   // ---- the page's language ------------------------------------------------------------
 
-  // "zh", "zh-CN" or "zh-TW" -> "zh"; "en-GB" -> "en"; a language CHAT_TEXT lacks -> null.
-  function spoken(tag) {
-    const base = String(tag || "").toLowerCase().split("-")[0];
-    return Object.hasOwn(CHAT_TEXT, base) ? base : null;
-  }
-
-  function chosenBefore() {
-    try {
-      return localStorage.getItem(LANGUAGE_KEY);
-    } catch {
-      return null;  // storage refused (private mode)
-    }
-  }
-
-  // The first that applies: ?lang=zh (or en) in the address; what the student chose
-  // with the English / 中文 switch on this page; the server's language (the lang of the
-  // <html> it sent: `serve --lang zh` sends "zh-CN"); the browser's own preferences.
-  function firstLanguage() {
-    const browser = navigator.languages || [navigator.language];
-    return spoken(new URLSearchParams(location.search).get("lang"))
-      || spoken(chosenBefore())
-      || spoken(document.documentElement.getAttribute("lang"))
-      || browser.map(spoken).find(Boolean)
-      || "en";
-  }
-
-  let language = firstLanguage();
+  // How the page's language is chosen, and the choice kept: page-language.js (one
+  // choice for this page and the teacher's).
+  const spoken = (tag) => PAGE_LANGUAGE.spoken(tag, CHAT_TEXT);
+  let language = PAGE_LANGUAGE.first(CHAT_TEXT);
 
   // A sentence the page words itself: the key of its text in CHAT_TEXT and the values
   // of its {slots}. It is kept so (on screen, in the saved rows) and worded only when
@@ -210,14 +186,7 @@
   function chooseLanguage(chosen) {
     if (!spoken(chosen)) return;
     language = spoken(chosen);
-    try { localStorage.setItem(LANGUAGE_KEY, language); } catch { /* no storage */ }
-    // A ?lang= in the address would win over the choice at the next reload: drop it.
-    const query = new URLSearchParams(location.search);
-    if (query.has("lang")) {
-      query.delete("lang");
-      const rest = query.toString();
-      history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
-    }
+    PAGE_LANGUAGE.remember(language);
     showLanguage();
   }
 

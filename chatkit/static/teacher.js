@@ -25,7 +25,6 @@ if (typeof TEACHER_TEXT === "undefined") {
 
 const REQUEST_TIMEOUT_MS = 5000;
 const REFRESH_EVERY_MS = 5000; // `presence` arrives live; this also catches who left altogether
-const LANGUAGE_KEY = "chatkit-language"; // localStorage: the choice, shared with the chat page
 const HTML_LANG = { en: "en", zh: "zh-CN" }; // <html lang> for each language
 
 const byId = (id) => document.getElementById(id);
@@ -61,34 +60,10 @@ let refreshSoonTimer = null;
 
 // -- the page's language -----------------------------------------------------------------
 
-// "zh", "zh-CN" or "zh-TW" -> "zh"; "en-GB" -> "en"; a language TEACHER_TEXT lacks -> null.
-function spoken(tag) {
-  const base = String(tag || "").toLowerCase().split("-")[0];
-  return Object.hasOwn(TEACHER_TEXT, base) ? base : null;
-}
-
-function chosenBefore() {
-  try {
-    return localStorage.getItem(LANGUAGE_KEY);
-  } catch {
-    return null; // storage refused (private mode)
-  }
-}
-
-// The first that applies, as on the chat page: ?lang=zh (or en) in the address; what was
-// chosen with the English / 中文 switch on this page or the chat page; the server's
-// language (the lang of the <html> it sent: `serve --lang zh` sends "zh-CN"); the
-// browser's own preferences.
-function firstLanguage() {
-  const browser = navigator.languages || [navigator.language];
-  return spoken(new URLSearchParams(location.search).get("lang"))
-    || spoken(chosenBefore())
-    || spoken(document.documentElement.getAttribute("lang"))
-    || browser.map(spoken).find(Boolean)
-    || "en";
-}
-
-let language = firstLanguage();
+// How the page's language is chosen, and the choice kept: page-language.js (one choice
+// for this page and the chat page).
+const spoken = (tag) => PAGE_LANGUAGE.spoken(tag, TEACHER_TEXT);
+let language = PAGE_LANGUAGE.first(TEACHER_TEXT);
 
 // A sentence the page words itself: the key of its text in TEACHER_TEXT and the values of
 // its {slots}. It is kept so (on screen) and worded only when shown, so that switching
@@ -165,14 +140,7 @@ function showLanguage() {
 function chooseLanguage(chosen) {
   if (!spoken(chosen)) return;
   language = spoken(chosen);
-  try { localStorage.setItem(LANGUAGE_KEY, language); } catch { /* no storage */ }
-  // A ?lang= in the address would win over the choice at the next reload: drop it.
-  const query = new URLSearchParams(location.search);
-  if (query.has("lang")) {
-    query.delete("lang");
-    const rest = query.toString();
-    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
-  }
+  PAGE_LANGUAGE.remember(language);
   showLanguage();
 }
 

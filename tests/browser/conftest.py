@@ -177,3 +177,16 @@ def _stop_servers():
     Playwright's sync API holds an event loop; browser tests keep their servers on a
     loop in a thread, and the fixture that made that thread stops them."""
     yield
+
+
+def assert_in_both_languages(catalogue: dict) -> None:
+    """A page's catalogue (CHAT_TEXT, TEACHER_TEXT) has the same keys in English and
+    Chinese, each with the same {slots}, and every Chinese sentence is in Chinese."""
+    import re
+
+    assert set(catalogue) == {"en", "zh"}
+    assert catalogue["en"].keys() == catalogue["zh"].keys()
+    for key, english in catalogue["en"].items():
+        chinese = catalogue["zh"][key]
+        assert set(re.findall(r"\{(\w+)\}", english)) == set(re.findall(r"\{(\w+)\}", chinese)), key
+        assert re.search(r"[\u4e00-\u9fff]", chinese), (key, chinese)
